@@ -1,0 +1,1 @@
+"""The deployable services of Notion KB Manager, one package per service."""

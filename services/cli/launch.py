@@ -1,0 +1,129 @@
+"""Process launchers: the gateway under gunicorn and one Dramatiq command per service."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.settings import Settings
+
+#: Service → (queue it consumes, module declaring its actors).
+SERVICES: dict[str, tuple[str, str]] = {
+    "parser": ("parsing", "services.parser.actors"),
+    "ai": ("ai", "services.ai.actors"),
+    "notion": ("notion", "services.notion.actors"),
+    "default": ("default", "services.scheduler.actors"),
+}
+#: Queue names are accepted too, as the original ``start_workers.py --queue parsing``.
+QUEUE_TO_SERVICE = {queue: service for service, (queue, _) in SERVICES.items()}
+
+GUNICORN_CONF = Path(__file__).resolve().parents[1] / "api" / "gunicorn.conf.py"
+
+
+@dataclass(frozen=True)
+class Command:
+    """A process to start: its name for logs, argv and extra environment."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+
+
+def service_name(name: str) -> str:
+    """Return the service for a service or queue name; raise ``ValueError`` if unknown."""
+    if name in SERVICES:
+        return name
+    if name in QUEUE_TO_SERVICE:
+        return QUEUE_TO_SERVICE[name]
+    known = ", ".join([*SERVICES, *QUEUE_TO_SERVICE])
+    raise ValueError(f"unknown service or queue {name!r}; choose from {known}")
+
+
+def worker_command(
+    service: str, settings: Settings, *, processes: int | None = None, threads: int | None = None
+) -> Command:
+    """Return the ``dramatiq`` command that runs one service's workers."""
+    queue, module = SERVICES[service_name(service)]
+    argv = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "shared.broker:setup",
+        module,
+        "--queues",
+        queue,
+        "--processes",
+        str(processes or settings.worker_count(queue)),
+        "--threads",
+        str(threads or settings.worker_threads),
+        # Kubernetes gives 30 s of grace: finish in-flight work well within it.
+        "--worker-shutdown-timeout",
+        "25000",
+    ]
+    # The consumer's idle poll interval: Dramatiq's 1 s default adds ~0.4 s per stage.
+    env = {"dramatiq_worker_timeout": str(settings.worker_poll_ms)}
+    return Command(f"worker-{service_name(service)}", argv, env)
+
+
+def api_command(settings: Settings, *, workers: int | None = None) -> Command:
+    """Return the gunicorn command that serves the gateway."""
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        str(GUNICORN_CONF),
+        "--bind",
+        f"{settings.api_host}:{settings.api_port}",
+    ]
+    if workers:
+        argv += ["--workers", str(workers)]
+    argv.append("services.api.app:create_app()")
+    return Command("api", argv, {})
+
+
+def exec_command(command: Command) -> None:
+    """Replace this process with ``command`` (what a container's entry point wants)."""
+    os.execvpe(command.argv[0], command.argv, {**os.environ, **command.env})
+
+
+def run_together(commands: list[Command], *, grace: float = 20.0) -> int:
+    """Run ``commands`` side by side until Ctrl-C or one exits; stop them all.
+
+    Return 0 after Ctrl-C, else the exit code of the first process that stopped.
+    """
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    for command in commands:
+        print(f"starting {command.name}: {' '.join(command.argv[2:])}", flush=True)
+        processes[command.name] = subprocess.Popen(
+            command.argv, env={**os.environ, **command.env}, start_new_session=True
+        )
+    code = 0
+    try:
+        while True:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    print(f"{name} exited with code {process.returncode}; stopping the rest")
+                    code = process.returncode or 1
+                    raise StopIteration
+            time.sleep(0.5)
+    except (KeyboardInterrupt, StopIteration):
+        pass
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for name, process in processes.items():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                print(f"{name} did not stop within {grace:g} s; killing it")
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    return code

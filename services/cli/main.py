@@ -1,0 +1,242 @@
+"""The ``kbm`` command: run the services, submit links, follow and steer tasks."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from services.cli import launch, output
+from services.cli.client import GatewayClient
+from shared.errors import KbmError
+from shared.pipeline import STAGE_NAMES
+from shared.settings import Settings
+
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _client() -> GatewayClient:
+    settings = _settings()
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    return GatewayClient(settings.api_url, token)
+
+
+@click.group()
+@click.version_option(package_name="notion-kb-manager")
+def cli() -> None:
+    """Notion KB Manager: turn links into a curated Notion knowledge base."""
+
+
+@cli.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (safe to run again)."""
+    from shared.db import bind_database
+    from shared.migrations import LATEST_VERSION
+    from shared.migrations import migrate as run_migrations
+
+    settings = _settings()
+    bind_database(settings.database_url)
+    applied = run_migrations()
+    for migration in applied:
+        click.echo(f"applied {migration.version}: {migration.name}")
+    click.echo(
+        f"database schema at version {LATEST_VERSION}" + ("" if applied else " (up to date)")
+    )
+
+
+@cli.command()
+@click.option("--workers", type=int, default=None, help="gunicorn worker processes")
+def api(workers: int | None) -> None:
+    """Serve the HTTP gateway under gunicorn."""
+    launch.exec_command(launch.api_command(_settings(), workers=workers))
+
+
+@cli.command()
+@click.argument("service", type=click.Choice(list(launch.SERVICES) + list(launch.QUEUE_TO_SERVICE)))
+@click.option("--processes", "-p", type=int, default=None, help="worker processes (WORKER_COUNT_*)")
+@click.option("--threads", "-t", type=int, default=None, help="threads per process")
+def worker(service: str, processes: int | None, threads: int | None) -> None:
+    """Run one service's Dramatiq workers on its queue."""
+    command = launch.worker_command(service, _settings(), processes=processes, threads=threads)
+    launch.exec_command(command)
+
+
+@cli.command()
+@click.option("--no-migrate", is_flag=True, help="do not run migrations first")
+def up(no_migrate: bool) -> None:
+    """Run the gateway and every service's workers here; Ctrl-C stops them all."""
+    settings = _settings()
+    if not no_migrate:
+        from shared.db import bind_database
+        from shared.migrations import migrate as run_migrations
+
+        bind_database(settings.database_url)
+        run_migrations()
+    commands = [launch.api_command(settings)] + [
+        launch.worker_command(service, settings) for service in launch.SERVICES
+    ]
+    click.echo(f"gateway on http://{settings.api_host}:{settings.api_port}; Ctrl-C stops all")
+    sys.exit(launch.run_together(commands))
+
+
+def _read_urls(urls: tuple[str, ...], file: Path | None) -> list[str]:
+    collected = list(urls)
+    if file is not None:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        collected += [
+            line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+        ]
+    if not collected:
+        raise click.UsageError("give URLs as arguments or with -f FILE (one per line)")
+    return collected
+
+
+def _watch(client: GatewayClient, task_id: int, interval: float) -> dict[str, Any]:
+    last = ""
+    while True:
+        task = client.task(task_id)
+        line = output.progress_line(task)
+        if line != last:
+            click.echo(line)
+            last = line
+        if task["status"] in TERMINAL and task["finished_at"]:
+            return task
+        time.sleep(interval)
+
+
+@cli.command()
+@click.argument("urls", nargs=-1)
+@click.option(
+    "-f", "--file", "file", type=click.Path(path_type=Path), help="file of URLs, - = stdin"
+)
+@click.option(
+    "--stages",
+    default=",".join(STAGE_NAMES),
+    show_default=True,
+    help="comma-separated stages to run",
+)
+@click.option("--watch", is_flag=True, help="follow progress until the task ends")
+@click.option("--interval", default=0.5, show_default=True, help="seconds between polls")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def submit(
+    urls: tuple[str, ...],
+    file: Path | None,
+    stages: str,
+    watch: bool,
+    interval: float,
+    as_json: bool,
+) -> None:
+    """Submit links to run through the pipeline."""
+    client = _client()
+    stage_list = [name.strip() for name in stages.split(",") if name.strip()]
+    created = client.submit(urls=_read_urls(urls, file), stages=stage_list)
+    task_id = created["task_id"]
+    if not watch:
+        if as_json:
+            output.emit_json(created)
+        else:
+            click.echo(f"task {task_id} queued with {created['total_items']} items")
+        return
+    task = _watch(client, task_id, interval)
+    failures = client.items(task_id, status="failed") if task["failed_items"] else []
+    if as_json:
+        output.emit_json({"task": task, "failures": failures})
+    elif failures:
+        click.echo("\nFailed items:")
+        click.echo(output.items_text(failures))
+    sys.exit(0 if task["status"] == "completed" else 1)
+
+
+@cli.command()
+@click.argument("task_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def status(task_id: int, as_json: bool) -> None:
+    """Show a task's status, counters and per-stage progress."""
+    task = _client().task(task_id)
+    output.emit_json(task) if as_json else click.echo(output.task_text(task))
+
+
+@cli.command()
+@click.argument("task_id", type=int)
+@click.option("--status", "status_filter", default=None, help="only items with this status")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def items(task_id: int, status_filter: str | None, as_json: bool) -> None:
+    """List a task's items with their stage, status, attempts and error."""
+    rows = _client().items(task_id, status=status_filter)
+    output.emit_json(rows) if as_json else click.echo(output.items_text(rows))
+
+
+@cli.command()
+@click.argument("task_id", type=int)
+def retry(task_id: int) -> None:
+    """Re-run a task's failed items from the stage each failed in."""
+    result = _client().retry(task_id)
+    click.echo(f"task {task_id}: {result['retried_items']} failed items queued again")
+
+
+@cli.command()
+@click.argument("task_id", type=int)
+def cancel(task_id: int) -> None:
+    """Cancel a task: waiting items never run, running ones stop after their step."""
+    task = _client().cancel(task_id)
+    click.echo(
+        f"task {task_id} {task['status']}: {task.get('cancelled_now', 0)} items cancelled now, "
+        f"{task['pending_items']} still finishing their current step"
+    )
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def queues(as_json: bool) -> None:
+    """Show each queue's waiting, delayed, unacked and dead-lettered messages."""
+    data = _client().queues()
+    if as_json:
+        output.emit_json(data)
+        return
+    queues_data = data.get("queues", data)
+    rows = [
+        [name, *(stats.get(key) for key in ("waiting", "delayed", "unacked", "dead"))]
+        for name, stats in queues_data.items()
+    ]
+    click.echo(output.table(["queue", "waiting", "delayed", "unacked", "dead"], rows))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def workers(as_json: bool) -> None:
+    """Show the workers that sent a heartbeat recently."""
+    data = _client().workers()
+    if as_json:
+        output.emit_json(data)
+        return
+    rows = [
+        [worker.get("id"), worker.get("last_heartbeat_age_s", worker.get("age_s"))]
+        for worker in data.get("workers", [])
+    ]
+    click.echo(output.table(["worker", "last heartbeat (s ago)"], rows))
+    click.echo(f"{len(rows)} workers alive")
+
+
+def main() -> None:
+    """Run the command line, turning the project's errors into one clear line."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as ex:
+        ex.show()
+        sys.exit(ex.exit_code)
+    except KbmError as ex:
+        click.echo(f"error: {ex}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

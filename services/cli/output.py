@@ -1,0 +1,90 @@
+"""Plain-text rendering of tasks, items and tables for the terminal."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+
+def emit_json(data: Any) -> None:
+    """Print data as indented JSON (the ``--json`` output for scripts)."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Return rows as an aligned text table."""
+    cells = [[str(header) for header in headers]] + [
+        ["" if value is None else str(value) for value in row] for row in rows
+    ]
+    widths = [max(len(row[column]) for row in cells) for column in range(len(headers))]
+    lines = [
+        "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True))
+        for row in cells
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def progress_line(task: dict[str, Any]) -> str:
+    """Return one line of a task's progress: overall and per stage."""
+    stages = task.get("stage_counts") or {}
+    total = task["total_items"]
+    parts = [
+        f"{name} {counts.get('completed', 0)}/{total}"
+        + (f" ({counts['failed']} failed)" if counts.get("failed") else "")
+        for name, counts in stages.items()
+    ]
+    return (
+        f"task {task['id']} {task['status']:<9} {task['progress']:5.1f}%  "
+        + "  ".join(parts)
+        + f"  | done {task['completed_items']}, failed {task['failed_items']}"
+        + (f", cancelled {task['cancelled_items']}" if task.get("cancelled_items") else "")
+    )
+
+
+def task_text(task: dict[str, Any]) -> str:
+    """Return a task's status as a short report."""
+    lines = [
+        f"Task {task['id']} ({task['type']}): {task['status']}, {task['progress']}%",
+        f"  items: {task['total_items']} total, {task['completed_items']} completed, "
+        f"{task['failed_items']} failed, {task['cancelled_items']} cancelled",
+        f"  created {task['created_at']}, started {task['started_at'] or '-'}, "
+        f"finished {task['finished_at'] or '-'}",
+    ]
+    stages = task.get("stage_counts") or {}
+    if stages:
+        rows = [
+            [
+                name,
+                counts.get("queued", 0),
+                counts.get("running", 0),
+                counts.get("completed", 0),
+                counts.get("failed", 0),
+                counts.get("attempts", 0),
+                counts.get("mean_ms"),
+            ]
+            for name, counts in stages.items()
+        ]
+        headers = ["stage", "queued", "running", "completed", "failed", "attempts", "mean ms"]
+        lines.append(table(headers, rows))
+    return "\n".join(lines)
+
+
+def items_text(items: list[dict[str, Any]]) -> str:
+    """Return items as a table."""
+    rows = [
+        [
+            item["id"],
+            item["link_id"],
+            item["stage"],
+            item["status"],
+            item["attempts"],
+            item.get("url") or "",
+            (item.get("error") or "")[:80],
+        ]
+        for item in items
+    ]
+    return table(["item", "link", "stage", "status", "attempts", "url", "error"], rows)

@@ -1,0 +1,1 @@
+"""Shared core of Notion KB Manager: settings, models, broker, pipeline, middleware."""

@@ -1,0 +1,57 @@
+"""Broker set-up: the Redis broker with the project's middleware, or an in-memory one.
+
+Worker commands run ``dramatiq shared.broker:setup services.<service>.actors``: Dramatiq
+calls :func:`setup` before it imports the actors, so nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Middleware, Pipelines, Retries
+
+from shared.db import bind_database
+from shared.middleware.db import DatabaseConnection
+from shared.middleware.retries import RetrySchedule
+from shared.middleware.tracking import ItemTracking
+from shared.pipeline import QUEUES
+from shared.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def worker_middleware(settings: Settings) -> list[Middleware]:
+    """Return the project's middleware, each placed where its hooks must run."""
+    return [DatabaseConnection(), ItemTracking(), RetrySchedule(settings.retry_delays)]
+
+
+def _install(broker: dramatiq.Broker, settings: Settings) -> None:
+    database, tracking, schedule = worker_middleware(settings)
+    # Before-hooks run in list order and after-hooks in reverse: the connection opens
+    # first and closes last; tracking sits between Pipelines and Retries (see its module);
+    # the schedule runs its after-hook just before Retries reads the backoff.
+    broker.add_middleware(database, before=broker.middleware[0].__class__)
+    broker.add_middleware(tracking, after=Pipelines)
+    broker.add_middleware(schedule, after=Retries)
+    for queue in QUEUES:
+        broker.declare_queue(queue)
+
+
+def build_broker(settings: Settings, *, stub: bool = False) -> dramatiq.Broker:
+    """Build the Redis broker (or an in-memory one) with the project's middleware."""
+    broker: dramatiq.Broker = StubBroker() if stub else RedisBroker(url=settings.redis_url)
+    _install(broker, settings)
+    return broker
+
+
+def setup(settings: Settings | None = None, **kwargs: Any) -> dramatiq.Broker:
+    """Read settings, bind the database and install the broker as Dramatiq's global one."""
+    settings = settings or get_settings()
+    bind_database(settings.database_url)
+    broker = build_broker(settings, **kwargs)
+    dramatiq.set_broker(broker)
+    return broker

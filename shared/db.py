@@ -1,0 +1,57 @@
+"""Database binding: one ``DatabaseProxy`` for every model, bound at process start.
+
+PostgreSQL (pooled connections, one per thread) in every deployment; SQLite for the
+embedded local mode and quick experiments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from peewee import Database, DatabaseProxy, SqliteDatabase
+from playhouse.pool import PooledPostgresqlDatabase
+
+database = DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 5000,
+    "synchronous": "normal",
+}
+
+
+def open_database(url: str, *, max_connections: int = 32) -> Database:
+    """Return a database for ``url`` (``postgresql://…`` or ``sqlite:///path``)."""
+    if url.startswith("sqlite://"):
+        # sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them.
+        path = url.removeprefix("sqlite://")
+        path = path if path == ":memory:" else path[1:]
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    parts = urlsplit(url)
+    return PooledPostgresqlDatabase(
+        (parts.path or "/").lstrip("/") or "postgres",
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        max_connections=max_connections,
+        stale_timeout=300,
+        timeout=30,
+        autoconnect=True,
+    )
+
+
+def bind_database(url: str) -> Database:
+    """Open the database at ``url`` and bind every model to it."""
+    db = open_database(url)
+    database.initialize(db)
+    return db
+
+
+def is_postgres() -> bool:
+    """Tell whether the bound database is PostgreSQL."""
+    return isinstance(database.obj, PooledPostgresqlDatabase)

@@ -1,0 +1,64 @@
+"""The error tree: what is worth retrying and what can never succeed.
+
+Actors declare ``throws=PermanentError``: a permanent failure ends the item at once,
+anything else is retried on the stage's schedule.
+"""
+
+from __future__ import annotations
+
+
+class KbmError(Exception):
+    """Base of every error the project raises on purpose."""
+
+
+class PermanentError(KbmError):
+    """A failure that no retry can fix (bad input, 404, no article in the page)."""
+
+
+class RetryableError(KbmError):
+    """A failure that may pass on a later attempt (timeouts, 5xx, rate limits)."""
+
+
+class ConfigurationError(PermanentError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+class FetchError(RetryableError):
+    """The page could not be fetched this time (network error, timeout, 5xx, 429)."""
+
+
+class FetchRejected(PermanentError):
+    """The page can never be fetched as asked (4xx, blocked address, too large, not HTML)."""
+
+
+class ExtractionError(PermanentError):
+    """The page was fetched but holds no article text."""
+
+
+class EnrichmentError(RetryableError):
+    """The AI provider failed this time."""
+
+
+class PublishError(RetryableError):
+    """The publisher failed this time."""
+
+
+class MissingInput(PermanentError):
+    """A stage ran before the stage it depends on produced its output."""
+
+
+class NotFound(PermanentError):
+    """A task, item or link that does not exist was asked for."""
+
+
+class InvalidRequest(PermanentError):
+    """A request's input breaks a rule; ``field`` names the offending field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message
+
+
+class Conflict(PermanentError):
+    """The request cannot apply to the current state (e.g. retrying a running task)."""

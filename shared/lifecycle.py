@@ -1,0 +1,258 @@
+"""State transitions of task items and the roll-up of their task's counters.
+
+Every transition is one transaction of conditional updates: an item reaches a terminal
+status at most once, so a redelivered message can never count twice, and a task's
+counters always equal its items' statuses.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from peewee import Case, fn
+
+from shared.db import database
+from shared.models import TERMINAL, Link, StageRun, Status, Task, TaskItem, utcnow
+from shared.pipeline import next_stage
+
+logger = logging.getLogger(__name__)
+
+_COUNTER = {
+    Status.COMPLETED: Task.completed_items,
+    Status.FAILED: Task.failed_items,
+    Status.CANCELLED: Task.cancelled_items,
+}
+MAX_ERROR_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class StartDecision:
+    """Whether a delivered stage message should run, and why not if it should not."""
+
+    run: bool
+    reason: str = ""
+    attempt: int = 0
+
+
+def _clip(error: str) -> str:
+    return error if len(error) <= MAX_ERROR_LENGTH else error[: MAX_ERROR_LENGTH - 1] + "…"
+
+
+def _roll_up(task_id: int) -> None:
+    """Finish the task once every item is terminal."""
+    now = utcnow()
+    done = Task.completed_items + Task.failed_items + Task.cancelled_items
+    Task.update(
+        status=Case(
+            None,
+            (
+                (Task.status == Status.CANCELLED, Status.CANCELLED.value),
+                (Task.failed_items > 0, Status.FAILED.value),
+            ),
+            Status.COMPLETED.value,
+        ),
+        finished_at=now,
+        updated_at=now,
+    ).where(
+        (Task.id == task_id) & (done >= Task.total_items) & Task.finished_at.is_null()
+    ).execute()
+
+
+def _terminate(item: TaskItem, status: Status, error: str | None = None) -> bool:
+    """Move an item to a terminal status once; count it on its task. Return if it moved."""
+    now = utcnow()
+    changes = {
+        TaskItem.status: status.value,
+        TaskItem.finished_at: now,
+        TaskItem.updated_at: now,
+    }
+    if error is not None:
+        changes[TaskItem.error] = _clip(error)
+    moved = (
+        TaskItem.update(changes)
+        .where((TaskItem.id == item.id) & TaskItem.status.not_in([s.value for s in TERMINAL]))
+        .execute()
+    )
+    if moved:
+        counter = _COUNTER[status]
+        Task.update({counter: counter + 1, Task.updated_at: now}).where(
+            Task.id == item.task_id
+        ).execute()
+        _roll_up(item.task_id)
+    return bool(moved)
+
+
+def start_stage(item_id: int, stage: str) -> StartDecision:
+    """Record that a worker starts ``stage`` of an item, unless it must not run."""
+    with database.atomic():
+        item = TaskItem.get_or_none(TaskItem.id == item_id)
+        if item is None:
+            return StartDecision(False, f"item {item_id} does not exist")
+        task = Task.get_by_id(item.task_id)
+        if item.status in TERMINAL:
+            return StartDecision(False, f"item {item_id} is already {item.status}")
+        if task.status == Status.CANCELLED:
+            _terminate(item, Status.CANCELLED)
+            return StartDecision(False, f"task {task.id} was cancelled")
+        run, _ = StageRun.get_or_create(item=item_id, stage=stage)
+        if run.status == Status.COMPLETED:
+            return StartDecision(False, f"stage {stage} of item {item_id} is already done")
+        now = utcnow()
+        StageRun.update(
+            status=Status.RUNNING.value,
+            attempts=StageRun.attempts + 1,
+            started_at=now,
+            finished_at=None,
+        ).where(StageRun.id == run.id).execute()
+        TaskItem.update(
+            status=Status.RUNNING.value,
+            stage=stage,
+            attempts=TaskItem.attempts + 1,
+            started_at=fn.COALESCE(TaskItem.started_at, now),
+            updated_at=now,
+        ).where(TaskItem.id == item_id).execute()
+        Task.update(status=Status.RUNNING.value, started_at=now, updated_at=now).where(
+            (Task.id == task.id) & (Task.status.in_([Status.PENDING.value, Status.QUEUED.value]))
+        ).execute()
+        return StartDecision(True, attempt=run.attempts + 1)
+
+
+def finish_stage(item_id: int, stage: str) -> None:
+    """Record a stage's success and move the item to its next stage or complete it."""
+    with database.atomic():
+        item = TaskItem.get_or_none(TaskItem.id == item_id)
+        if item is None:
+            return
+        now = utcnow()
+        run = StageRun.get(item=item_id, stage=stage)
+        duration = int((now - run.started_at).total_seconds() * 1000) if run.started_at else None
+        StageRun.update(
+            status=Status.COMPLETED.value, finished_at=now, duration_ms=duration, error=None
+        ).where(StageRun.id == run.id).execute()
+        # The stage passed: an error of an earlier attempt no longer describes the item.
+        TaskItem.update(error=None).where(TaskItem.id == item_id).execute()
+        task = Task.get_by_id(item.task_id)
+        following = next_stage(task.stages, stage)
+        if task.status == Status.CANCELLED:
+            _terminate(item, Status.CANCELLED)
+        elif following is None:
+            _terminate(item, Status.COMPLETED)
+        else:
+            StageRun.insert(
+                item=item_id, stage=following, status=Status.QUEUED.value, queued_at=now
+            ).on_conflict(
+                conflict_target=[StageRun.item, StageRun.stage],
+                update={StageRun.status: Status.QUEUED.value, StageRun.queued_at: now},
+            ).execute()
+            TaskItem.update(status=Status.QUEUED.value, stage=following, updated_at=now).where(
+                (TaskItem.id == item_id) & TaskItem.status.not_in([s.value for s in TERMINAL])
+            ).execute()
+
+
+def fail_stage(item_id: int, stage: str, error: str, *, final: bool, attempt: int) -> None:
+    """Record a stage's failure: the item waits for a retry, or fails for good.
+
+    ``attempt`` is the stage attempt that failed: the retry may already have started
+    when this is recorded, and its state must not be overwritten by the older attempt.
+    """
+    with database.atomic():
+        item = TaskItem.get_or_none(TaskItem.id == item_id)
+        if item is None:
+            return
+        now = utcnow()
+        current = (
+            (StageRun.item == item_id)
+            & (StageRun.stage == stage)
+            & (StageRun.attempts == attempt)
+            & (StageRun.status == Status.RUNNING.value)
+        )
+        recorded = (
+            StageRun.update(
+                status=(Status.FAILED if final else Status.QUEUED).value,
+                error=_clip(error),
+                finished_at=now,
+            )
+            .where(current)
+            .execute()
+        )
+        message = f"{stage}: {error}"
+        if final:
+            if _terminate(item, Status.FAILED, message):
+                Link.update(status="failed", updated_at=now).where(
+                    Link.id == item.link_id
+                ).execute()
+        elif recorded:
+            TaskItem.update(status=Status.QUEUED.value, error=_clip(message), updated_at=now).where(
+                (TaskItem.id == item_id) & TaskItem.status.not_in([s.value for s in TERMINAL])
+            ).execute()
+
+
+def mark_queued(task_id: int) -> None:
+    """Move a task and its pending items to ``queued`` once their messages are sent."""
+    now = utcnow()
+    with database.atomic():
+        TaskItem.update(status=Status.QUEUED.value, updated_at=now).where(
+            (TaskItem.task == task_id) & (TaskItem.status == Status.PENDING.value)
+        ).execute()
+        Task.update(status=Status.QUEUED.value, updated_at=now).where(
+            (Task.id == task_id) & (Task.status == Status.PENDING.value)
+        ).execute()
+
+
+def cancel_task(task_id: int) -> int:
+    """Cancel a task: items not yet running are cancelled now, running ones after their step.
+
+    Return how many items were cancelled at once.
+    """
+    now = utcnow()
+    with database.atomic():
+        Task.update(status=Status.CANCELLED.value, updated_at=now).where(
+            (Task.id == task_id) & Task.status.not_in([s.value for s in TERMINAL])
+        ).execute()
+        waiting = (
+            TaskItem.update(status=Status.CANCELLED.value, finished_at=now, updated_at=now)
+            .where(
+                (TaskItem.task == task_id)
+                & TaskItem.status.in_([Status.PENDING.value, Status.QUEUED.value])
+            )
+            .execute()
+        )
+        if waiting:
+            Task.update(cancelled_items=Task.cancelled_items + waiting, updated_at=now).where(
+                Task.id == task_id
+            ).execute()
+        _roll_up(task_id)
+    return int(waiting)
+
+
+def reopen_failed_items(task_id: int) -> list[tuple[int, list[str]]]:
+    """Reset a task's failed items for a retry from the stage each failed in.
+
+    Return, per reset item, its id and the stages it still has to run.
+    """
+    now = utcnow()
+    with database.atomic():
+        task = Task.get_by_id(task_id)
+        failed = list(
+            TaskItem.select()
+            .where((TaskItem.task == task_id) & (TaskItem.status == Status.FAILED.value))
+            .order_by(TaskItem.id)
+        )
+        if not failed:
+            return []
+        ids = [item.id for item in failed]
+        TaskItem.update(status=Status.QUEUED.value, finished_at=None, updated_at=now).where(
+            TaskItem.id.in_(ids)
+        ).execute()
+        StageRun.update(status=Status.QUEUED.value, queued_at=now, finished_at=None).where(
+            StageRun.item.in_(ids) & (StageRun.status == Status.FAILED.value)
+        ).execute()
+        Task.update(
+            status=Status.QUEUED.value,
+            failed_items=Task.failed_items - len(ids),
+            finished_at=None,
+            updated_at=now,
+        ).where(Task.id == task_id).execute()
+        stages: list[str] = task.stages
+        return [(item.id, stages[stages.index(item.stage) :]) for item in failed]

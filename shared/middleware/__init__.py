@@ -1,0 +1,1 @@
+"""Worker middleware: database connection, item tracking, retry schedule."""

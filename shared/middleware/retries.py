@@ -1,0 +1,40 @@
+"""Retry delays on a schedule (0 s, 30 s, 300 s by default) instead of doubling."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import dramatiq
+from dramatiq.broker import MessageProxy
+from dramatiq.middleware import Middleware
+
+
+class RetrySchedule(Middleware):
+    """Set the backoff of the next retry from a schedule of delays in seconds.
+
+    Placed after ``Retries`` so its after-hook runs first: it sets the message's
+    ``min_backoff``/``max_backoff`` so that ``Retries`` waits between half the scheduled
+    delay and the delay itself (Dramatiq always adds jitter), before it re-enqueues.
+    """
+
+    def __init__(self, delays: Sequence[float]) -> None:
+        self.delays_ms = [int(delay * 1000) for delay in delays] or [0]
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        """Choose the delay of the retry that ``Retries`` is about to schedule."""
+        if exception is None:
+            return
+        retry = int(message.options.get("retries", 0))
+        delay = self.delays_ms[min(retry, len(self.delays_ms) - 1)]
+        # Retries computes factor * 2**retry * uniform(1, 2) and, above max_backoff,
+        # max_backoff * uniform(0.5, 1): with these two values the wait is in [delay/2, delay].
+        message.options["min_backoff"] = delay / 2**retry
+        message.options["max_backoff"] = delay

@@ -1,0 +1,91 @@
+"""Versioned, idempotent schema migrations (``kbm migrate``).
+
+Each migration runs once, in its own transaction, and is recorded in ``schema_version``.
+On PostgreSQL an advisory lock makes concurrent runs (a deploy Job and a developer) safe.
+A migration added later must itself tolerate a schema that already has its change,
+because migration 1 creates the tables from the current models.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from peewee import Database
+
+from shared.db import database, is_postgres
+from shared.models import ALL_MODELS
+
+logger = logging.getLogger(__name__)
+
+#: An arbitrary constant: the PostgreSQL advisory lock id of schema migrations.
+ADVISORY_LOCK_ID = 7_463_201
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema change."""
+
+    version: int
+    name: str
+    apply: Callable[[Database], None]
+
+
+def _create_tables(db: Database) -> None:
+    db.create_tables(ALL_MODELS, safe=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "create tables", _create_tables),)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def _ensure_version_table(db: Database) -> None:
+    db.execute_sql(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+        " applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+    )
+
+
+def applied_versions() -> set[int]:
+    """Return the versions already applied (empty on a new database)."""
+    db = database.obj
+    _ensure_version_table(db)
+    return {row[0] for row in db.execute_sql("SELECT version FROM schema_version").fetchall()}
+
+
+def migrate() -> list[Migration]:
+    """Apply every pending migration; return those applied (none when up to date)."""
+    db = database.obj
+    applied: list[Migration] = []
+    with db.connection_context():
+        if is_postgres():
+            db.execute_sql("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_ID,))
+        try:
+            done = applied_versions()
+            for migration in MIGRATIONS:
+                if migration.version in done:
+                    continue
+                with db.atomic():
+                    migration.apply(db)
+                    db.execute_sql(
+                        "INSERT INTO schema_version (version, name) VALUES (%s, %s)"
+                        if is_postgres()
+                        else "INSERT INTO schema_version (version, name) VALUES (?, ?)",
+                        (migration.version, migration.name),
+                    )
+                logger.info("applied migration %d: %s", migration.version, migration.name)
+                applied.append(migration)
+        finally:
+            if is_postgres():
+                db.execute_sql("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_ID,))
+    return applied
+
+
+def pending_versions() -> list[int]:
+    """Return the versions not yet applied, for health checks."""
+    with database.obj.connection_context():
+        done = applied_versions()
+    return [migration.version for migration in MIGRATIONS if migration.version not in done]

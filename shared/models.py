@@ -1,0 +1,213 @@
+"""The tables: links and what each stage made of them, tasks and their items.
+
+PostgreSQL is the source of truth: every state a user or the reconciler needs is here,
+never only in Redis.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from peewee import (
+    AutoField,
+    CharField,
+    DateField,
+    DateTimeField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from shared.db import database
+
+
+def utcnow() -> datetime:
+    """Return the current UTC time as a naive datetime (how every column stores it)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Status(StrEnum):
+    """Statuses of tasks, items and stage runs."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+
+
+class JSONField(TextField):
+    """JSON stored as text, the same on PostgreSQL and SQLite."""
+
+    def db_value(self, value: Any) -> str | None:
+        """Encode a Python value."""
+        return None if value is None else json.dumps(value, ensure_ascii=False)
+
+    def python_value(self, value: str | None) -> Any:
+        """Decode a stored value."""
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    """Base of every table: bound to the shared database proxy."""
+
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Link(BaseModel):
+    """A submitted URL, unique by its normalised form."""
+
+    id = AutoField()
+    url = TextField()
+    normalized_url = TextField(unique=True)
+    status = CharField(max_length=16, default="new", index=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class Content(BaseModel):
+    """The article the parse stage extracted from a link's page."""
+
+    link = ForeignKeyField(Link, backref="contents", unique=True, on_delete="CASCADE")
+    final_url = TextField()
+    title = TextField()
+    text = TextField()
+    authors = JSONField(default=list)
+    published_at = DateField(null=True)
+    language = CharField(max_length=16, null=True)
+    top_image = TextField(null=True)
+    word_count = IntegerField()
+    content_hash = CharField(max_length=64, index=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class Enrichment(BaseModel):
+    """What the AI stage made of an article."""
+
+    link = ForeignKeyField(Link, backref="enrichments", unique=True, on_delete="CASCADE")
+    summary = TextField()
+    category = CharField(max_length=100)
+    tags = JSONField(default=list)
+    sentiment = CharField(max_length=16)
+    sentiment_score = FloatField()
+    language = CharField(max_length=16, null=True)
+    provider = CharField(max_length=32)
+    model = CharField(max_length=100)
+    prompt_tokens = IntegerField(default=0)
+    completion_tokens = IntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class Tag(BaseModel):
+    """A tag in use; enrichment prefers the most used ones."""
+
+    id = AutoField()
+    name = CharField(max_length=100, unique=True)
+
+
+class LinkTag(BaseModel):
+    """Which tags a link carries."""
+
+    link = ForeignKeyField(Link, on_delete="CASCADE")
+    tag = ForeignKeyField(Tag, on_delete="CASCADE", index=True)
+
+    class Meta:
+        indexes = ((("link", "tag"), True),)
+        primary_key = False
+
+
+class Publication(BaseModel):
+    """Where a link was published: a Notion page or a Markdown file."""
+
+    link = ForeignKeyField(Link, backref="publications", unique=True, on_delete="CASCADE")
+    publisher = CharField(max_length=32)
+    page_id = CharField(max_length=200)
+    page_url = TextField(null=True)
+    path = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class Task(BaseModel):
+    """Links submitted together, run through the same stages."""
+
+    id = AutoField()
+    type = CharField(max_length=32)
+    status = CharField(max_length=16, default=Status.PENDING, index=True)
+    stages = JSONField()
+    total_items = IntegerField(default=0)
+    completed_items = IntegerField(default=0)
+    failed_items = IntegerField(default=0)
+    cancelled_items = IntegerField(default=0)
+    created_at = DateTimeField(default=utcnow, index=True)
+    started_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class TaskItem(BaseModel):
+    """One link of a task moving through the task's stages."""
+
+    task_id: int
+    link_id: int
+
+    id = AutoField()
+    task = ForeignKeyField(Task, backref="items", on_delete="CASCADE")
+    link = ForeignKeyField(Link, on_delete="CASCADE", index=True)
+    stage = CharField(max_length=16)
+    status = CharField(max_length=16, default=Status.PENDING)
+    attempts = IntegerField(default=0)
+    error = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    started_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("task", "link"), True), (("task", "status"), False))
+
+
+class StageRun(BaseModel):
+    """One stage of one item: its status, attempts, last error and timing."""
+
+    item_id: int
+
+    id = AutoField()
+    item = ForeignKeyField(TaskItem, backref="stage_runs", on_delete="CASCADE")
+    stage = CharField(max_length=16)
+    status = CharField(max_length=16, default=Status.PENDING)
+    attempts = IntegerField(default=0)
+    error = TextField(null=True)
+    queued_at = DateTimeField(null=True)
+    started_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+    duration_ms = IntegerField(null=True)
+
+    class Meta:
+        indexes = ((("item", "stage"), True),)
+
+
+ALL_MODELS: tuple[type[BaseModel], ...] = (
+    Link,
+    Content,
+    Enrichment,
+    Tag,
+    LinkTag,
+    Publication,
+    Task,
+    TaskItem,
+    StageRun,
+)

@@ -1,0 +1,115 @@
+"""The one pipeline definition: stages, their queues, actors, limits and retries.
+
+The gateway builds message chains from here by name; each service declares its actor
+with :func:`stage_actor`; the tracking middleware maps an actor back to its stage. Nothing
+else in the project knows the order of the stages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import dramatiq
+
+from shared.errors import PermanentError
+from shared.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the pipeline and the service that runs it."""
+
+    name: str
+    queue: str
+    actor_name: str
+    service: str
+
+
+PARSE = Stage("parse", "parsing", "parse_item", "parser")
+ENRICH = Stage("enrich", "ai", "enrich_item", "ai")
+PUBLISH = Stage("publish", "notion", "publish_item", "notion")
+
+STAGES: tuple[Stage, ...] = (PARSE, ENRICH, PUBLISH)
+STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
+QUEUES: tuple[str, ...] = ("parsing", "ai", "notion", "default")
+
+#: Task types of the original routes: which stages each runs.
+TASK_TYPES: dict[str, tuple[str, ...]] = {
+    "pipeline": STAGE_NAMES,
+    "parsing": ("parse",),
+    "ai": ("enrich",),
+    "notion": ("publish",),
+}
+
+_BY_NAME = {stage.name: stage for stage in STAGES}
+_BY_ACTOR = {stage.actor_name: stage for stage in STAGES}
+
+
+def get_stage(name: str) -> Stage:
+    """Return the stage called ``name``; raise ``KeyError`` naming the known ones."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown stage {name!r}; stages are {', '.join(STAGE_NAMES)}") from None
+
+
+def stage_of_actor(actor_name: str) -> Stage | None:
+    """Return the stage an actor runs, or ``None`` for housekeeping actors."""
+    return _BY_ACTOR.get(actor_name)
+
+
+def ordered_stages(names: Sequence[str]) -> list[str]:
+    """Return ``names`` validated, deduplicated and in pipeline order."""
+    wanted = {get_stage(name).name for name in names}
+    if not wanted:
+        raise ValueError("at least one stage is needed")
+    return [name for name in STAGE_NAMES if name in wanted]
+
+
+def next_stage(stages: Sequence[str], current: str) -> str | None:
+    """Return the stage after ``current`` in a task's ``stages``, or ``None`` at the end."""
+    position = list(stages).index(current)
+    return stages[position + 1] if position + 1 < len(stages) else None
+
+
+def actor_options(stage: Stage, settings: Settings) -> dict[str, Any]:
+    """Return the Dramatiq actor options of a stage: queue, time limit, retries."""
+    return {
+        "actor_name": stage.actor_name,
+        "queue_name": stage.queue,
+        "time_limit": int(settings.stage_timeout(stage.queue) * 1000),
+        "max_retries": settings.max_retries,
+        # Permanent errors (404, no article, bad input) end the item at once.
+        "throws": (PermanentError,),
+    }
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def stage_actor(stage: Stage) -> Callable[[F], dramatiq.Actor[Any, Any]]:
+    """Declare a function as the actor of ``stage`` on the current broker."""
+
+    def decorate(fn: F) -> dramatiq.Actor[Any, Any]:
+        return dramatiq.actor(fn, **actor_options(stage, get_settings()))
+
+    return decorate
+
+
+def item_message(stage: Stage, item_id: int) -> dramatiq.Message[Any]:
+    """Build the message that runs ``stage`` for one task item, by name."""
+    return dramatiq.Message(
+        queue_name=stage.queue,
+        actor_name=stage.actor_name,
+        args=(item_id,),
+        kwargs={},
+        options={"pipe_ignore": True},
+    )
+
+
+def item_chain(item_id: int, stages: Sequence[str], broker: dramatiq.Broker) -> dramatiq.pipeline:
+    """Build the chain of messages that runs ``stages`` in order for one item."""
+    messages = [item_message(get_stage(name), item_id) for name in stages]
+    return dramatiq.pipeline(messages, broker=broker)

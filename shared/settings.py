@@ -1,0 +1,154 @@
+"""Settings: every environment variable, read once into one typed object.
+
+``Settings.from_env()`` is called once at process start (the broker setup callable, the
+gateway factory, the CLI) and the object is passed down. An invalid value fails with a
+:class:`~shared.errors.ConfigurationError` that names the variable.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.errors import ConfigurationError
+
+DEFAULT_CATEGORIES = (
+    "Technology",
+    "Science",
+    "Business",
+    "Politics",
+    "Health",
+    "Culture",
+    "Sports",
+    "Education",
+    "Environment",
+    "Other",
+)
+
+CommaList = Annotated[tuple[str, ...], NoDecode]
+SecondsList = Annotated[tuple[float, ...], NoDecode]
+
+
+class Settings(BaseSettings):
+    """All settings of every process; see the README's environment table."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    database_url: str = "sqlite:///data/kbm.sqlite3"
+    redis_url: str = "redis://localhost:6379/0"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(5000, ge=1, le=65535)
+    api_token: SecretStr | None = None
+    api_url: str = "http://127.0.0.1:5000"
+    api_max_body_bytes: int = Field(1_048_576, ge=1024)
+    api_max_urls: int = Field(1000, ge=1)
+
+    ai_provider: Literal["auto", "openai", "local"] = "auto"
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    categories: CommaList = DEFAULT_CATEGORIES
+    summary_sentences: int = Field(3, ge=1, le=20)
+
+    publisher: Literal["auto", "notion", "markdown"] = "auto"
+    notion_token: SecretStr | None = None
+    notion_database_id: str | None = None
+    notion_base_url: str = "https://api.notion.com"
+    notion_rate_limit: float = Field(3.0, gt=0)
+    export_dir: Path = Path("export")
+
+    fetch_allow_private: bool = False
+    fetch_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    fetch_connect_timeout: float = Field(10.0, gt=0)
+    fetch_read_timeout: float = Field(20.0, gt=0)
+    fetch_user_agent: str = "NotionKBManager/0.1 (+https://github.com/notion-kb-manager)"
+
+    parsing_timeout: float = Field(60, gt=0)
+    ai_timeout: float = Field(120, gt=0)
+    notion_timeout: float = Field(60, gt=0)
+    default_timeout: float = Field(180, gt=0)
+    max_retries: int = Field(3, ge=0, le=20)
+    retry_delays: SecondsList = (0.0, 30.0, 300.0)
+
+    worker_count_parsing: int = Field(3, ge=1)
+    worker_count_ai: int = Field(2, ge=1)
+    worker_count_notion: int = Field(2, ge=1)
+    worker_count_default: int = Field(1, ge=1)
+    worker_threads: int = Field(4, ge=1)
+    worker_poll_ms: int = Field(100, ge=10)
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _split_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            names = tuple(name.strip() for name in value.split(",") if name.strip())
+            if not names:
+                raise ValueError("give at least one name, separated by commas")
+            return names
+        return value
+
+    @field_validator("retry_delays", mode="before")
+    @classmethod
+    def _split_seconds(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                delays = tuple(float(part) for part in value.split(",") if part.strip())
+            except ValueError as ex:
+                raise ValueError("expected seconds separated by commas, e.g. 0,30,300") from ex
+            if not delays or any(delay < 0 for delay in delays):
+                raise ValueError("expected non-negative seconds separated by commas")
+            return delays
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(
+            ("postgresql://", "postgres://", "sqlite:///", "sqlite://:memory:")
+        ):
+            raise ValueError("expected postgresql://… or sqlite:///path")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected redis://host:port/db")
+        return value
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Read the environment (and ``.env``); raise a clear error naming the variable."""
+        try:
+            return cls(**overrides)
+        except ValidationError as ex:
+            problems = []
+            for error in ex.errors():
+                name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+                problems.append(f"{name}: {error['msg']} (got {error.get('input')!r})")
+            raise ConfigurationError("invalid setting " + "; ".join(problems)) from None
+
+    def stage_timeout(self, queue: str) -> float:
+        """Return the time limit in seconds of a queue's messages."""
+        return float(getattr(self, f"{queue}_timeout"))
+
+    def worker_count(self, queue: str) -> int:
+        """Return how many processes a local launcher starts for a queue."""
+        return int(getattr(self, f"worker_count_{queue}"))
+
+    def retry_delay(self, retry: int) -> float:
+        """Return the delay in seconds before retry number ``retry`` (0-based)."""
+        return self.retry_delays[min(retry, len(self.retry_delays) - 1)]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process's settings, read from the environment on first use."""
+    return Settings.from_env()

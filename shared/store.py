@@ -1,0 +1,131 @@
+"""Reading and writing what the stages produce, keyed by link.
+
+Every write is an upsert: a retried or redelivered stage rewrites its row, never adds one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from peewee import fn
+
+from shared.db import database
+from shared.errors import MissingInput
+from shared.models import Content, Enrichment, Link, LinkTag, Publication, Tag, TaskItem, utcnow
+
+
+def link_of_item(item_id: int) -> Link:
+    """Return the link a task item works on."""
+    item = TaskItem.get_or_none(TaskItem.id == item_id)
+    if item is None:
+        raise MissingInput(f"task item {item_id} does not exist")
+    return Link.get_by_id(item.link_id)
+
+
+def _upsert(model: Any, link_id: int, values: dict[str, Any]) -> None:
+    now = utcnow()
+    row = {**values, "link": link_id, "updated_at": now}
+    update = {getattr(model, key): value for key, value in row.items() if key != "link"}
+    model.insert(**row, created_at=now).on_conflict(
+        conflict_target=[model.link], update=update
+    ).execute()
+
+
+def _set_link_status(link_id: int, status: str) -> None:
+    Link.update(status=status, updated_at=utcnow()).where(Link.id == link_id).execute()
+
+
+def save_content(
+    link_id: int,
+    *,
+    final_url: str,
+    title: str,
+    text: str,
+    authors: Sequence[str],
+    published_at: date | None,
+    language: str | None,
+    top_image: str | None,
+    word_count: int,
+    content_hash: str,
+) -> None:
+    """Store (or replace) a link's extracted article."""
+    with database.atomic():
+        _upsert(
+            Content,
+            link_id,
+            {
+                "final_url": final_url,
+                "title": title,
+                "text": text,
+                "authors": list(authors),
+                "published_at": published_at,
+                "language": language,
+                "top_image": top_image,
+                "word_count": word_count,
+                "content_hash": content_hash,
+            },
+        )
+        _set_link_status(link_id, "parsed")
+
+
+def content_of(link_id: int) -> Content:
+    """Return a link's article; raise ``MissingInput`` if it was never parsed."""
+    content = Content.get_or_none(Content.link == link_id)
+    if content is None:
+        raise MissingInput(f"link {link_id} has no parsed content; run the parse stage first")
+    return content
+
+
+def popular_tags(limit: int = 50) -> list[str]:
+    """Return the most used tags, most used first."""
+    uses = fn.COUNT(LinkTag.link)
+    query = (
+        Tag.select(Tag.name, uses.alias("uses"))
+        .join(LinkTag)
+        .group_by(Tag.id, Tag.name)
+        .order_by(uses.desc(), Tag.name)
+        .limit(limit)
+    )
+    return [row.name for row in query]
+
+
+def save_enrichment(link_id: int, *, tags: Iterable[str], **values: Any) -> None:
+    """Store (or replace) a link's enrichment and its tags."""
+    names = list(dict.fromkeys(tags))
+    with database.atomic():
+        _upsert(Enrichment, link_id, {**values, "tags": names})
+        LinkTag.delete().where(LinkTag.link == link_id).execute()
+        for name in names:
+            Tag.insert(name=name).on_conflict_ignore().execute()
+        if names:
+            tag_ids = [tag.id for tag in Tag.select(Tag.id).where(Tag.name.in_(names))]
+            LinkTag.insert_many([{"link": link_id, "tag": tag_id} for tag_id in tag_ids]).execute()
+        _set_link_status(link_id, "enriched")
+
+
+def enrichment_of(link_id: int) -> Enrichment:
+    """Return a link's enrichment; raise ``MissingInput`` if it was never enriched."""
+    enrichment = Enrichment.get_or_none(Enrichment.link == link_id)
+    if enrichment is None:
+        raise MissingInput(f"link {link_id} has no enrichment; run the enrich stage first")
+    return enrichment
+
+
+def publication_of(link_id: int) -> Publication | None:
+    """Return where a link was published, if it was."""
+    return Publication.get_or_none(Publication.link == link_id)
+
+
+def save_publication(
+    link_id: int, *, publisher: str, page_id: str, page_url: str | None, path: str | None
+) -> None:
+    """Store (or replace) where a link was published."""
+    with database.atomic():
+        _upsert(
+            Publication,
+            link_id,
+            {"publisher": publisher, "page_id": page_id, "page_url": page_url, "path": path},
+        )
+        _set_link_status(link_id, "published")

@@ -1,0 +1,209 @@
+"""Rows as the JSON documents the gateway, the CLI and scripts read."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from peewee import fn
+
+from shared.models import (
+    TERMINAL,
+    Content,
+    Enrichment,
+    Link,
+    Publication,
+    StageRun,
+    Task,
+    TaskItem,
+)
+
+
+def iso(value: datetime | date | None) -> str | None:
+    """Return a stored UTC datetime (or a date) in ISO 8601, ``Z`` for UTC."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="milliseconds") + "Z"
+    return value.isoformat()
+
+
+def task_summary(task: Task) -> dict[str, Any]:
+    """Return a task's status and counters (what lists show)."""
+    done = task.completed_items + task.failed_items + task.cancelled_items
+    progress = round(100.0 * done / task.total_items, 1) if task.total_items else 100.0
+    return {
+        "id": task.id,
+        "type": task.type,
+        "status": task.status,
+        "stages": task.stages,
+        "total_items": task.total_items,
+        "completed_items": task.completed_items,
+        "failed_items": task.failed_items,
+        "cancelled_items": task.cancelled_items,
+        "pending_items": task.total_items - done,
+        "progress": progress,
+        "created_at": iso(task.created_at),
+        "started_at": iso(task.started_at),
+        "finished_at": iso(task.finished_at),
+        "updated_at": iso(task.updated_at),
+    }
+
+
+def _stage_counts(task: Task) -> dict[str, dict[str, Any]]:
+    """Return per stage: runs by status and duration figures."""
+    stages: dict[str, dict[str, Any]] = {
+        name: {"pending": 0, "queued": 0, "running": 0, "completed": 0, "failed": 0}
+        for name in task.stages
+    }
+    rows: Any = (
+        StageRun.select(StageRun.stage, StageRun.status, fn.COUNT(StageRun.id).alias("n"))
+        .join(TaskItem)
+        .where(TaskItem.task == task.id)
+        .group_by(StageRun.stage, StageRun.status)
+        .tuples()
+    )
+    for stage, status, count in rows:
+        stages.setdefault(stage, {})[status] = count
+    timing: Any = (
+        StageRun.select(
+            StageRun.stage,
+            fn.AVG(StageRun.duration_ms).alias("mean"),
+            fn.MAX(StageRun.duration_ms).alias("max"),
+            fn.SUM(StageRun.attempts).alias("attempts"),
+        )
+        .join(TaskItem)
+        .where(TaskItem.task == task.id)
+        .group_by(StageRun.stage)
+        .dicts()
+    )
+    for row in timing:
+        entry = stages.setdefault(row["stage"], {})
+        entry["attempts"] = int(row["attempts"] or 0)
+        mean = row["mean"]
+        entry["mean_ms"] = round(float(mean), 1) if mean is not None else None
+        entry["max_ms"] = row["max"]
+    return stages
+
+
+def _token_usage(task: Task) -> dict[str, int]:
+    usage: Any = (
+        Enrichment.select(
+            fn.COALESCE(fn.SUM(Enrichment.prompt_tokens), 0).alias("prompt"),
+            fn.COALESCE(fn.SUM(Enrichment.completion_tokens), 0).alias("completion"),
+        )
+        .join(TaskItem, on=(TaskItem.link == Enrichment.link))
+        .join(StageRun, on=(StageRun.item == TaskItem.id))
+        .where(
+            (TaskItem.task == task.id)
+            & (StageRun.stage == "enrich")
+            & (StageRun.status == "completed")
+        )
+        .tuples()
+        .get()
+    )
+    prompt, completion = usage
+    return {
+        "prompt_tokens": int(prompt),
+        "completion_tokens": int(completion),
+        "total_tokens": int(prompt) + int(completion),
+    }
+
+
+def task_detail(task: Task) -> dict[str, Any]:
+    """Return a task's full status: counters, per-stage counts, timings, token usage."""
+    data = task_summary(task)
+    end = task.finished_at
+    data["duration_ms"] = (
+        int((end - task.started_at).total_seconds() * 1000) if end and task.started_at else None
+    )
+    data["stage_counts"] = _stage_counts(task)
+    data["usage"] = _token_usage(task) if "enrich" in task.stages else None
+    return data
+
+
+def item_view(item: TaskItem, runs: list[StageRun] | None = None) -> dict[str, Any]:
+    """Return one task item with its per-stage attempts and errors."""
+    data: dict[str, Any] = {
+        "id": item.id,
+        "task_id": item.task_id,
+        "link_id": item.link_id,
+        "url": item.link.url if hasattr(item, "link") and item.link else None,
+        "stage": item.stage,
+        "status": item.status,
+        "attempts": item.attempts,
+        "error": item.error,
+        "finished": item.status in TERMINAL,
+        "started_at": iso(item.started_at),
+        "finished_at": iso(item.finished_at),
+    }
+    if runs is not None:
+        data["stages"] = {
+            run.stage: {
+                "status": run.status,
+                "attempts": run.attempts,
+                "error": run.error,
+                "duration_ms": run.duration_ms,
+            }
+            for run in runs
+        }
+    return data
+
+
+def link_view(link: Link, *, full: bool = True) -> dict[str, Any]:
+    """Return a link with its content, enrichment and publication once produced."""
+    data: dict[str, Any] = {
+        "id": link.id,
+        "url": link.url,
+        "normalized_url": link.normalized_url,
+        "status": link.status,
+        "created_at": iso(link.created_at),
+        "updated_at": iso(link.updated_at),
+    }
+    if not full:
+        return data
+    content = Content.get_or_none(Content.link == link.id)
+    data["content"] = (
+        {
+            "title": content.title,
+            "text": content.text,
+            "authors": content.authors,
+            "published_at": iso(content.published_at),
+            "language": content.language,
+            "top_image": content.top_image,
+            "word_count": content.word_count,
+            "content_hash": content.content_hash,
+            "final_url": content.final_url,
+        }
+        if content
+        else None
+    )
+    enrichment = Enrichment.get_or_none(Enrichment.link == link.id)
+    data["enrichment"] = (
+        {
+            "summary": enrichment.summary,
+            "category": enrichment.category,
+            "tags": enrichment.tags,
+            "sentiment": enrichment.sentiment,
+            "sentiment_score": enrichment.sentiment_score,
+            "language": enrichment.language,
+            "provider": enrichment.provider,
+            "model": enrichment.model,
+            "prompt_tokens": enrichment.prompt_tokens,
+            "completion_tokens": enrichment.completion_tokens,
+        }
+        if enrichment
+        else None
+    )
+    publication = Publication.get_or_none(Publication.link == link.id)
+    data["publication"] = (
+        {
+            "publisher": publication.publisher,
+            "page_id": publication.page_id,
+            "page_url": publication.page_url,
+            "path": publication.path,
+        }
+        if publication
+        else None
+    )
+    return data

@@ -1,0 +1,107 @@
+"""Fixtures on the real stack: a PostgreSQL database and a Redis db of the test run's own.
+
+PostgreSQL: a fresh database per test session (dropped at the end), tables truncated
+before each test. Redis: db 15 (``TEST_REDIS_URL`` overrides), flushed before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+import redis
+from psycopg2 import sql
+
+from shared.db import bind_database, database
+from shared.migrations import migrate
+from shared.models import ALL_MODELS
+from shared.settings import Settings
+
+ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def _admin() -> psycopg2.extensions.connection:
+    connection = psycopg2.connect(ADMIN_URL)
+    connection.autocommit = True
+    return connection
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """Create a PostgreSQL database for this test session; drop it afterwards."""
+    name = f"kbm_test_{uuid.uuid4().hex[:10]}"
+    connection = _admin()
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    connection.close()
+    base = ADMIN_URL.rsplit("/", 1)[0]
+    url = f"{base}/{name}"
+    bind_database(url)
+    migrate()
+    yield url
+    database.obj.close_all()
+    connection = _admin()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    connection.close()
+
+
+@pytest.fixture()
+def db(database_url: str) -> Iterator[str]:
+    """Bind the models to the session database with every table emptied."""
+    bind_database(database_url)
+    tables = ", ".join(model._meta.table_name for model in ALL_MODELS)
+    with database.connection_context():
+        database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    yield database_url
+    if not database.is_closed():
+        database.close()
+
+
+@pytest.fixture()
+def redis_url() -> Iterator[str]:
+    """Return the test Redis URL with its db flushed."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as ex:
+        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {ex}")
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture()
+def settings(db: str, redis_url: str, tmp_path: Path) -> Settings:
+    """Return settings for the test stack: loopback fetching, short retry delays."""
+    return Settings.from_env(
+        database_url=db,
+        redis_url=redis_url,
+        fetch_allow_private=True,
+        retry_delays=(0.0, 0.2, 0.4),
+        export_dir=tmp_path / "export",
+        ai_provider="local",
+        publisher="markdown",
+        api_token=None,
+    )
+
+
+@pytest.fixture()
+def pages_dir() -> Path:
+    """Return the folder of real article pages, or skip when it is absent."""
+    folder = SHARED_DATA / "pages"
+    if not (folder / "expected.json").exists():
+        pytest.skip(f"article pages not found at {folder}")
+    return folder

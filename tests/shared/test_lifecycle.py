@@ -1,0 +1,144 @@
+"""Item transitions and task counters on real PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared import lifecycle
+from shared.broker import build_broker
+from shared.models import StageRun, Task, TaskItem
+from shared.settings import Settings
+from shared.tasks import TaskService
+
+
+@pytest.fixture()
+def service(settings: Settings) -> TaskService:
+    return TaskService(build_broker(settings, stub=True))
+
+
+def _task(service: TaskService, count: int = 2, stages: list[str] | None = None) -> Task:
+    created = service.create_task(
+        urls=[f"http://127.0.0.1/{n}" for n in range(count)], stages=stages
+    )
+    return Task.get_by_id(created["task_id"])
+
+
+def _items(task: Task) -> list[TaskItem]:
+    return list(TaskItem.select().where(TaskItem.task == task.id).order_by(TaskItem.id))
+
+
+def _run_all_stages(item: TaskItem, stages: list[str]) -> None:
+    for stage in stages:
+        assert lifecycle.start_stage(item.id, stage).run
+        lifecycle.finish_stage(item.id, stage)
+
+
+def test_a_new_task_and_its_items_are_queued_at_the_first_stage(service: TaskService) -> None:
+    task = _task(service)
+    assert task.status == "queued"
+    assert [(item.stage, item.status) for item in _items(task)] == [("parse", "queued")] * 2
+
+
+def test_completing_every_stage_completes_the_item_and_the_task(service: TaskService) -> None:
+    task = _task(service)
+    for item in _items(task):
+        _run_all_stages(item, task.stages)
+    task = Task.get_by_id(task.id)
+    assert (task.status, task.completed_items, task.failed_items) == ("completed", 2, 0)
+    assert task.finished_at is not None
+    assert {item.status for item in _items(task)} == {"completed"}
+
+
+def test_a_redelivered_message_of_a_finished_stage_is_skipped_and_not_counted_twice(
+    service: TaskService,
+) -> None:
+    task = _task(service, count=1)
+    (item,) = _items(task)
+    _run_all_stages(item, task.stages)
+    for stage in task.stages:
+        decision = lifecycle.start_stage(item.id, stage)
+        assert not decision.run
+        assert "already" in decision.reason
+        lifecycle.finish_stage(item.id, stage)
+    task = Task.get_by_id(task.id)
+    assert (task.completed_items, task.total_items) == (1, 1)
+
+
+def test_a_failure_that_will_be_retried_keeps_the_item_queued_with_its_error(
+    service: TaskService,
+) -> None:
+    task = _task(service, count=1)
+    (item,) = _items(task)
+    decision = lifecycle.start_stage(item.id, "parse")
+    lifecycle.fail_stage(
+        item.id, "parse", "FetchError: boom", final=False, attempt=decision.attempt
+    )
+    item = TaskItem.get_by_id(item.id)
+    assert (item.status, item.error) == ("queued", "parse: FetchError: boom")
+    run = StageRun.get(item=item.id, stage="parse")
+    assert (run.status, run.attempts) == ("queued", 1)
+
+
+def test_a_late_failure_report_does_not_overwrite_the_retry_already_running(
+    service: TaskService,
+) -> None:
+    task = _task(service, count=1)
+    (item,) = _items(task)
+    first = lifecycle.start_stage(item.id, "parse")
+    second = lifecycle.start_stage(item.id, "parse")
+    lifecycle.fail_stage(item.id, "parse", "old", final=False, attempt=first.attempt)
+    assert StageRun.get(item=item.id, stage="parse").status == "running"
+    assert TaskItem.get_by_id(item.id).status == "running"
+    assert second.attempt == first.attempt + 1
+
+
+def test_a_final_failure_fails_the_item_once_and_the_task_reports_it(service: TaskService) -> None:
+    task = _task(service, count=2)
+    failing, passing = _items(task)
+    decision = lifecycle.start_stage(failing.id, "parse")
+    for _ in range(2):
+        lifecycle.fail_stage(failing.id, "parse", "HTTP 500", final=True, attempt=decision.attempt)
+    _run_all_stages(passing, task.stages)
+    task = Task.get_by_id(task.id)
+    assert (task.status, task.completed_items, task.failed_items) == ("failed", 1, 1)
+    assert TaskItem.get_by_id(failing.id).error == "parse: HTTP 500"
+
+
+def test_cancel_stops_waiting_items_now_and_running_ones_after_their_step(
+    service: TaskService,
+) -> None:
+    task = _task(service, count=3)
+    running, waiting, _ = _items(task)
+    assert lifecycle.start_stage(running.id, "parse").run
+    assert lifecycle.cancel_task(task.id) == 2
+    assert TaskItem.get_by_id(waiting.id).status == "cancelled"
+    assert TaskItem.get_by_id(running.id).status == "running"
+    lifecycle.finish_stage(running.id, "parse")
+    task = Task.get_by_id(task.id)
+    assert (task.status, task.cancelled_items, task.completed_items) == ("cancelled", 3, 0)
+    assert task.finished_at is not None
+    assert not lifecycle.start_stage(running.id, "enrich").run
+
+
+def test_reopening_failed_items_resumes_each_from_the_stage_it_failed_in(
+    service: TaskService,
+) -> None:
+    task = _task(service, count=2)
+    first, second = _items(task)
+    decision = lifecycle.start_stage(first.id, "parse")
+    lifecycle.fail_stage(first.id, "parse", "x", final=True, attempt=decision.attempt)
+    lifecycle.start_stage(second.id, "parse")
+    lifecycle.finish_stage(second.id, "parse")
+    decision = lifecycle.start_stage(second.id, "enrich")
+    lifecycle.fail_stage(second.id, "enrich", "y", final=True, attempt=decision.attempt)
+    assert Task.get_by_id(task.id).status == "failed"
+
+    chains = lifecycle.reopen_failed_items(task.id)
+
+    assert chains == [
+        (first.id, ["parse", "enrich", "publish"]),
+        (second.id, ["enrich", "publish"]),
+    ]
+    task = Task.get_by_id(task.id)
+    assert (task.status, task.failed_items, task.finished_at) == ("queued", 0, None)
+    assert lifecycle.reopen_failed_items(task.id) == []

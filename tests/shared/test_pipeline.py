@@ -1,0 +1,58 @@
+"""The pipeline definition: stage order, options from settings, chains by name."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.broker import build_broker
+from shared.errors import PermanentError
+from shared.pipeline import (
+    STAGES,
+    actor_options,
+    get_stage,
+    item_chain,
+    next_stage,
+    ordered_stages,
+    stage_of_actor,
+)
+from shared.settings import Settings
+
+
+def test_stages_map_to_the_fixed_queues() -> None:
+    assert [(stage.name, stage.queue) for stage in STAGES] == [
+        ("parse", "parsing"),
+        ("enrich", "ai"),
+        ("publish", "notion"),
+    ]
+
+
+def test_stage_names_are_ordered_and_deduplicated() -> None:
+    assert ordered_stages(["publish", "parse", "parse"]) == ["parse", "publish"]
+    assert next_stage(["parse", "publish"], "parse") == "publish"
+    assert next_stage(["parse", "publish"], "publish") is None
+
+
+def test_an_unknown_stage_is_refused_naming_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="stages are parse, enrich, publish"):
+        ordered_stages(["parse", "summarise"])
+
+
+def test_actor_options_come_from_settings() -> None:
+    settings = Settings.from_env(_env_file=None, ai_timeout=7, max_retries=5)
+    options = actor_options(get_stage("enrich"), settings)
+    assert options["queue_name"] == "ai"
+    assert options["time_limit"] == 7000
+    assert options["max_retries"] == 5
+    assert options["throws"] == (PermanentError,)
+    assert stage_of_actor(options["actor_name"]) == get_stage("enrich")
+
+
+def test_a_chain_links_each_stage_message_to_the_next_by_name() -> None:
+    broker = build_broker(Settings.from_env(_env_file=None), stub=True)
+    chain = item_chain(42, ["parse", "enrich", "publish"], broker)
+    first = chain.messages[0]
+    assert (first.queue_name, first.actor_name, first.args) == ("parsing", "parse_item", (42,))
+    target = first.options["pipe_target"]
+    assert (target["queue_name"], target["actor_name"]) == ("ai", "enrich_item")
+    assert target["options"]["pipe_target"]["actor_name"] == "publish_item"
+    assert all(message.options["pipe_ignore"] for message in chain.messages)

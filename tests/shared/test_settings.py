@@ -1,0 +1,62 @@
+"""Settings read from the environment, with errors that name the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.errors import ConfigurationError
+from shared.settings import Settings
+
+
+def test_defaults_make_the_embedded_mode_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    settings = Settings.from_env(_env_file=None)
+    assert settings.database_url == "sqlite:///data/kbm.sqlite3"
+    assert (settings.parsing_timeout, settings.ai_timeout, settings.notion_timeout) == (60, 120, 60)
+    assert settings.default_timeout == 180
+    assert settings.retry_delays == (0.0, 30.0, 300.0)
+    assert (settings.worker_count("parsing"), settings.worker_count("default")) == (3, 1)
+
+
+def test_environment_variables_are_read_and_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_PORT", "8080")
+    monkeypatch.setenv("RETRY_DELAYS", "0, 1.5,10")
+    monkeypatch.setenv("CATEGORIES", "Rust, Go ,Python")
+    monkeypatch.setenv("FETCH_ALLOW_PRIVATE", "1")
+    settings = Settings.from_env(_env_file=None)
+    assert settings.api_port == 8080
+    assert settings.retry_delays == (0.0, 1.5, 10.0)
+    assert settings.categories == ("Rust", "Go", "Python")
+    assert settings.fetch_allow_private is True
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("API_PORT", "eighty"),
+        ("API_PORT", "70000"),
+        ("DATABASE_URL", "mysql://x"),
+        ("REDIS_URL", "localhost:6379"),
+        ("AI_PROVIDER", "gpt"),
+        ("RETRY_DELAYS", "0,-1"),
+        ("PARSING_TIMEOUT", "0"),
+    ],
+)
+def test_an_invalid_value_fails_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env(_env_file=None)
+    assert name in str(caught.value)
+    assert repr(value) in str(caught.value)
+
+
+def test_secrets_do_not_show_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_TOKEN", "s3cret-token")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-abcdef")
+    settings = Settings.from_env(_env_file=None)
+    assert "s3cret-token" not in repr(settings)
+    assert "sk-abcdef" not in repr(settings)
+    assert settings.api_token is not None
+    assert settings.api_token.get_secret_value() == "s3cret-token"
