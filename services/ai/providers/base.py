@@ -1,0 +1,50 @@
+"""The provider interface: what goes into an enrichment and what comes out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+Sentiment = Literal["positive", "neutral", "negative"]
+
+
+@dataclass(frozen=True)
+class ArticleInput:
+    """A parsed article, as the enrich stage hands it to a provider."""
+
+    title: str
+    text: str
+    language: str | None
+    url: str
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    """What a provider says about an article, plus what it cost."""
+
+    summary: str
+    category: str
+    tags: list[str]
+    sentiment: Sentiment
+    sentiment_score: float
+    language: str | None
+    provider: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class Provider(Protocol):
+    """Something that summarises, categorises, tags and scores an article.
+
+    ``categories`` is the taxonomy the provider chooses from; the enrich stage checks the
+    answer against it.
+    """
+
+    name: str
+    categories: tuple[str, ...]
+
+    def enrich(self, article: ArticleInput, existing_tags: Sequence[str]) -> Enrichment:
+        """Return the enrichment of ``article``, reusing ``existing_tags`` where they fit."""
+        ...
