@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from functools import cache
 
+from services.ai.enrich import build_provider, enrich_article
+from services.ai.providers import ArticleInput, Provider
 from shared import store
 from shared.pipeline import ENRICH, stage_actor
 from shared.settings import get_settings
-
-from services.ai.enrich import build_provider, enrich_article
-from services.ai.providers import ArticleInput, Provider
 
 
 @cache

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from functools import cache
 
+from services.notion.publish import build_publisher, validate_document
+from services.notion.publishers import Publication, PublishDocument, Publisher
 from shared import store
 from shared.pipeline import PUBLISH, stage_actor
 from shared.settings import get_settings
-
-from services.notion.publish import build_publisher, validate_document
-from services.notion.publishers import Publication, PublishDocument, Publisher
 
 
 @cache

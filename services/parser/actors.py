@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from services.parser.extract import extract_article
+from services.parser.fetch import fetch_page
 from shared import store
 from shared.pipeline import PARSE, stage_actor
 from shared.settings import get_settings
-
-from services.parser.extract import extract_article
-from services.parser.fetch import fetch_page
 
 
 @stage_actor(PARSE)

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 Sentiment = Literal["positive", "neutral", "negative"]
+# How many tags an enrichment carries; a text too short for three may carry fewer.
+MIN_TAGS = 3
+MAX_TAGS = 5
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,10 @@ from dataclasses import dataclass
 import py3langid
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from services.ai.providers.base import ArticleInput, Enrichment, Sentiment
+from services.ai.providers.base import MAX_TAGS, MIN_TAGS, ArticleInput, Enrichment, Sentiment
 
 MODEL = "local-extractive"
 SUMMARY_MAX_CHARS = 1200
-MIN_TAGS = 3
-MAX_TAGS = 5
 MAX_TAG_CHARS = 40
 # Enough text for a confident guess; classifying a whole long article only costs time.
 LANGUAGE_SAMPLE_CHARS = 5000
@@ -31,13 +29,19 @@ SENTIMENT_MAX_CHUNKS = 2000
 POSITIVE_FROM = 0.05
 NEGATIVE_FROM = -0.05
 
-ABBREVIATIONS = frozenset(
+
+def _wordset(text: str) -> frozenset[str]:
+    """Return the whitespace-separated words of a word list written as a text block."""
+    return frozenset(text.split())
+
+
+ABBREVIATIONS = _wordset(
     "mr mrs ms dr prof sr jr st mt vs inc ltd co corp no nos fig gen gov sen rep lt col "
     "capt sgt adm jan feb apr jun jul aug sep sept oct nov dec approx dept est al ca nr "
-    "bzw vgl str mme mlle sra srta ud uds av".split()
+    "bzw vgl str mme mlle sra srta ud uds av"
 )
 
-STOPWORDS_EN = frozenset(
+STOPWORDS_EN = _wordset(
     """
     a about above after again against all almost along already also although always am
     among an and another any anyone anything are around as at away back be became because
@@ -53,24 +57,24 @@ STOPWORDS_EN = frozenset(
     to too toward towards under until up upon us use used using very via was we well
     were what whatever when where whether which while who whom whose why will with within
     without would yet you your yours yourself yourselves
-    ago according across actually add added ahead allow already although amid anyway
-    ask asked based behind believe best better big bit came come comes coming continue
-    could day days different does doesn don early end far find first five four full
-    give given gives good great half high hit include including instead keep kind know
-    known large largest last late later lead least left long look looking lot lots low
-    mean means million billion month months mr mrs ms new news next number old part past
-    people place point put recent recently report reported reports right said say saying
-    says second see set several show shows side six small started take taken takes talk
-    tell ten thing things think third three time times today told top total try turn two
-    up way ways week weeks went whether while whole won work year years yes yesterday
-    monday tuesday wednesday thursday friday saturday sunday january february march april
-    june july august september october november december
-    """.split()
+    ago according across actually add added ahead allow amid anyway ask asked based behind
+    believe best better big bit came come comes coming continue day days different doesn don
+    early end far find first five four full give given gives good great half high hit
+    include instead keep kind know known large largest last late later lead left long look
+    looking lot lots low mean means million billion month months mr mrs ms new news number
+    old part past people place point put recent recently report reported reports right said
+    say saying says second set several show shows side six small started take taken takes
+    talk tell ten thing things think third three time times today told top total try turn
+    two way ways week weeks went whole won work year years yes yesterday monday tuesday
+    wednesday thursday friday saturday sunday january february march april june july august
+    september october november december percent inch inches cent
+    """
 )
 
-STOPWORDS_DE = frozenset(
+STOPWORDS_DE = _wordset(
     """
     aber alle allem allen aller alles als also am an ander andere anderen auch auf aus
+    bzw daß für gab geht gut kam kommt lassen macht mal
     bei beim bereits bin bis bist da dabei damit dann darauf darum das dass dem den denn
     der des deshalb dich die dies diese diesem diesen dieser dieses dir doch dort du durch
     ein eine einem einen einer eines einige er es etwa euch euer gibt ganz gegen gewesen
@@ -81,10 +85,10 @@ STOPWORDS_DE = frozenset(
     selbst sich sie sind so soll sollen sowie über um und uns unser unter viel viele vom
     von vor war waren was weil weiter welche welchen wenn wer werden wie wieder will wir
     wird wo wurde wurden zu zum zur zwar zwischen heute jahr jahren prozent sagte
-    """.split()
+    """
 )
 
-STOPWORDS_FR = frozenset(
+STOPWORDS_FR = _wordset(
     """
     au aux avec avoir ce cela ces cet cette ceux chez comme dans de des donc dont du elle
     elles en encore est et été être eu fait faire il ils je la le les leur leurs lui ma
@@ -92,10 +96,10 @@ STOPWORDS_FR = frozenset(
     plus pour qu que quel quelle qui sa sans se selon ses si son sont sous sur ta te tes
     toi ton tous tout toute toutes très tu un une vos votre vous aussi avant après alors
     ainsi bien car depuis entre était étaient leur sera seront cette année ans
-    """.split()
+    """
 )
 
-STOPWORDS_ES = frozenset(
+STOPWORDS_ES = _wordset(
     """
     al algo algunos ante antes como con contra cual cuando de del desde donde dos el ella
     ellas ellos en entre era eran es esa esas ese eso esos esta estaba estado están este
@@ -103,7 +107,7 @@ STOPWORDS_ES = frozenset(
     muy nada ni no nos nosotros o otra otras otro otros para pero poco por porque que qué
     quien se sea según ser si sido sin sobre su sus también tanto te tiene tienen todo
     todos tu un una uno unos y ya año años además así aunque cada dijo
-    """.split()
+    """
 )
 
 STOPWORDS = {"en": STOPWORDS_EN, "de": STOPWORDS_DE, "fr": STOPWORDS_FR, "es": STOPWORDS_ES}
@@ -117,8 +121,8 @@ CATEGORY_LEXICON: dict[str, str] = {
         data algorithm artificial intelligence robot robotics automation startup developer
         developers programming code coding cybersecurity hacker hackers malware encryption
         network wireless broadband 5g gadget device devices keyboard screen display battery
-        console xbox playstation nintendo gaming video streaming browser website platform
-        silicon user users update upgrade feature features model engineering machine
+        console xbox playstation nintendo gaming streaming browser website platform
+        silicon user users upgrade engineering gigabyte sensor
     """,
     "science": """
         science scientist scientists research researcher researchers study studies
@@ -142,7 +146,8 @@ CATEGORY_LEXICON: dict[str, str] = {
         voter voters campaign congress senate senator house representative parliament
         minister prime party parties democrat democrats democratic republican republicans
         conservative labour policy law laws legislation bill court justice judge supreme
-        impeachment trump biden administration white official officials state governor
+        impeachment trump biden administration official officials governor border
+        immigration immigrant immigrants migrant migrants congressman lawmaker lawmakers
         mayor diplomat diplomatic sanctions protest protesters protests police military
         treaty foreign nation national war inquiry investigation testimony
     """,
@@ -152,7 +157,7 @@ CATEGORY_LEXICON: dict[str, str] = {
         vaccination flu cancer diabetes heart lung lungs brain symptom symptoms treatment
         therapy drug drugs pharmaceutical diet nutrition obesity fitness exercise mental
         wellbeing outbreak epidemic pandemic immune immunity surgery diagnosis illness
-        chronic care insurance plague fatality deaths
+        chronic care insurance plague fatality deaths workout calories weight protein
     """,
     "culture": """
         culture cultural art arts artist artists museum gallery exhibition design designer
@@ -160,7 +165,8 @@ CATEGORY_LEXICON: dict[str, str] = {
         director actor actress theater theatre festival book books novel author writer
         poetry literature fashion television series show celebrity entertainment dance
         painting sculpture architecture heritage tradition religion food recipe cooking
-        chef restaurant installation performance
+        chef restaurant installation performance dish meal ingredient ingredients kitchen
+        flavor bake baking jam
     """,
     "sports": """
         sport sports game games match matches team teams player players coach coaches
@@ -168,7 +174,8 @@ CATEGORY_LEXICON: dict[str, str] = {
         score scored scores goal goals point points football soccer basketball baseball
         hockey tennis golf cricket rugby racing race olympic olympics athlete athletes nfl
         nba mlb nhl fifa uefa stadium quarterback pitcher playoff playoffs overtime fans
-        referee medal swim swimming qualifying qualifier striker defender
+        referee medal swim swimmer swimming qualifying qualifier striker defender
+        medley backstroke freestyle relay title titles champion champions
     """,
     "education": """
         education educational school schools student students teacher teachers teaching
@@ -196,15 +203,23 @@ CATEGORY_ALIASES = {
     "climate": "environment",
 }
 FALLBACK_CATEGORY = "other"
-# A category needs this much evidence (title words count triple) to beat the fallback.
+# A category needs this much evidence (title words count triple) to beat the fallback:
+# a few hits, and at least this share of the content words, so that the odd lexicon word
+# in a text of another language does not decide.
 MIN_CATEGORY_SCORE = 2
+MIN_CATEGORY_SHARE = 0.01
 
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+")
+# Quotes and brackets that may close a sentence or open the next one.
+_CLOSERS = "\"'\u201d\u2019\u00bb)]"
+_OPENERS = "\"'\u201c\u2018\u00ab(["
+_SENTENCE_END = re.compile(r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*\s+")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _ELISIONS = frozenset({"l", "d", "j", "m", "n", "s", "t", "c", "qu"})
 _SINGULAR_AS_IS = frozenset({"news", "series", "species", "physics", "politics", "economics"})
-_STEM_SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "er", "ments", "ment", "ed", "ly")
-_STEM_SUFFIXES += ("ity", "al", "ic", "e")
+_STEM_SUFFIXES = (
+    *("ations", "ation", "ings", "ing", "ers", "er", "ments", "ment", "ed", "ly"),
+    *("ity", "al", "ic", "e"),
+)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -214,7 +229,7 @@ def split_sentences(text: str) -> list[str]:
         paragraph = " ".join(line.split())
         start = 0
         for match in _SENTENCE_END.finditer(paragraph):
-            following = paragraph[match.end() :].lstrip("\"'“‘«([")[:1]
+            following = paragraph[match.end() :].lstrip(_OPENERS)[:1]
             if not (following.isupper() or following.isdigit()):
                 continue
             if match.group().startswith(".") and _ends_in_abbreviation(
@@ -230,7 +245,7 @@ def split_sentences(text: str) -> list[str]:
 
 def _ends_in_abbreviation(text: str) -> bool:
     """Tell whether the period after ``text`` belongs to an abbreviation or an initial."""
-    last = text.rsplit(maxsplit=1)[-1].lstrip("\"'“‘«([") if text.strip() else ""
+    last = text.rsplit(maxsplit=1)[-1].lstrip(_OPENERS) if text.strip() else ""
     # "J. Smith", "U.S. officials", "e.g. this" and "Dr. Who" are not sentence ends.
     return len(last) == 1 or "." in last or last.lower() in ABBREVIATIONS
 
@@ -238,7 +253,7 @@ def _ends_in_abbreviation(text: str) -> bool:
 def words(text: str) -> list[str]:
     """Return the lowercase words of ``text``; hyphens split, possessives and elisions go."""
     found = []
-    for token in _WORD.findall(text.replace("’", "'").lower()):
+    for token in _WORD.findall(text.replace("\u2019", "'").lower()):
         if "'" in token:
             head, _, tail = token.partition("'")
             if head in _ELISIONS:  # French l'économie, qu'il
@@ -296,10 +311,11 @@ class _Candidate:
     score: float
     first_seen: int
 
-    @property
-    def stems(self) -> frozenset[str]:
-        """Return the stems of the tag's words, to spot near-duplicates."""
-        return frozenset(stem(word) for word in self.key.split())
+    def resembles(self, other: _Candidate) -> bool:
+        """Tell whether two tags are near-duplicates: they share a word's stem or prefix."""
+        return any(
+            _same_word(mine, theirs) for mine in self.key.split() for theirs in other.key.split()
+        )
 
 
 class LocalProvider:
@@ -372,6 +388,9 @@ class LocalProvider:
                 break
             if chosen and length + 1 + len(sentences[index]) > SUMMARY_MAX_CHARS:
                 continue
+            # Pages repeat lines (teasers, pull quotes); a summary says each thing once.
+            if any(sentences[index] == sentences[other] for other in chosen):
+                continue
             chosen.append(index)
             length += len(sentences[index]) + 1
         return _cap(" ".join(sentences[index] for index in sorted(chosen)))
@@ -385,13 +404,13 @@ class LocalProvider:
     ) -> list[str]:
         """Return 3 to 5 keyword tags, preferring ``existing_tags`` in their own spelling."""
         known = _known_tags(existing_tags, stopwords)
-        # The title names the subject, so its words count as if written twice more.
+        # The title names the subject, so its words count twice.
         weighted = [(title_words, 2), *((found, 1) for found in sentence_words)]
         candidates = _candidates(weighted, stopwords, known)
         total_words = sum(len(found) for found in sentence_words)
         present = _count_known(weighted, known)
         # In a long text a single passing mention of a popular tag is not its subject.
-        needed = 1 if total_words < 150 else 2
+        needed = 1 if total_words < 100 else 2
         ranked = [
             _Candidate(key, label, float(present[key]), -1)
             for key, label in known.items()
@@ -405,8 +424,8 @@ class LocalProvider:
                 break
             # Beyond the minimum, only words that recur are worth a tag.
             if len(chosen) >= MIN_TAGS and candidate.score < 2:
-                break
-            if any(candidate.stems & other.stems for other in chosen):
+                continue
+            if any(candidate.resembles(other) for other in chosen):
                 continue
             chosen.append(candidate)
         return [candidate.label for candidate in chosen]
@@ -429,7 +448,8 @@ class LocalProvider:
             score = sum(stems[keyword] for keyword in self._category_stems[name])
             if score > best_score:
                 best, best_score = name, score
-        if best_score >= MIN_CATEGORY_SCORE:
+        needed = max(MIN_CATEGORY_SCORE, MIN_CATEGORY_SHARE * stems.total())
+        if best_score >= needed:
             return best
         return self._fallback_category()
 
@@ -496,9 +516,9 @@ def _count_known(
         keys = [singular(word) for word in found]
         for size in range(1, longest + 1):
             for start in range(len(keys) - size + 1):
-                key = by_form.get(" ".join(keys[start : start + size]))
-                if key is not None:
-                    counts[key] += weight
+                match = by_form.get(" ".join(keys[start : start + size]))
+                if match is not None:
+                    counts[match] += weight
     return counts
 
 
@@ -540,6 +560,14 @@ def _candidates(
             _Candidate(key, label, score * 2.0 if is_phrase else float(score), first_seen[key])
         )
     return candidates
+
+
+def _same_word(first: str, second: str) -> bool:
+    """Tell whether two words are forms of one: "games"/"gaming", "patient"/"patienten"."""
+    if stem(first) == stem(second):
+        return True
+    shorter, longer = sorted((first, second), key=len)
+    return len(shorter) >= 5 and longer.startswith(shorter) and len(longer) - len(shorter) <= 3
 
 
 def _chunks(sentences: Iterable[str]) -> Iterable[str]:

@@ -1,0 +1,170 @@
+"""The Markdown publisher: one file per link with YAML front matter, written atomically.
+
+A link's file is ``<slug-of-title>-<link_id>.md`` under the export folder. Its front
+matter holds the article's metadata; ``author`` is a list of names (Obsidian's
+convention), so a name that itself holds a comma survives the round trip. The body is
+the title as a heading, the summary as a block quote, then the article text with each
+non-blank line of the text as its own paragraph (extractors separate paragraphs with
+one newline, which Markdown would otherwise merge).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from services.notion.publishers.base import Publication, PublishDocument
+from shared.errors import PublishError
+
+NAME = "markdown"
+SLUG_MAX_CHARS = 60
+FALLBACK_SLUG = "untitled"
+# mkstemp creates files readable by their owner only; an export is meant to be shared.
+FILE_MODE = 0o644
+# Letters that NFKD does not split into an ASCII base letter plus accents.
+TRANSLITERATION = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "ø": "o",
+        "Ø": "O",
+        "ł": "l",
+        "Ł": "L",
+        "đ": "d",
+        "Đ": "D",
+        "ð": "d",
+        "þ": "th",
+    }
+)
+
+
+def slugify(title: str) -> str:
+    """Return a title as lowercase ASCII words joined by hyphens, or "untitled"."""
+    decomposed = unicodedata.normalize("NFKD", title.translate(TRANSLITERATION))
+    ascii_title = decomposed.encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    if len(slug) > SLUG_MAX_CHARS:
+        # Cut at a word boundary when one is near, so the name does not end mid-word.
+        head = slug[: SLUG_MAX_CHARS + 1]
+        cut = head.rfind("-")
+        slug = head[:cut] if cut >= SLUG_MAX_CHARS // 2 else slug[:SLUG_MAX_CHARS]
+        slug = slug.rstrip("-")
+    return slug or FALLBACK_SLUG
+
+
+def file_name(document: PublishDocument) -> str:
+    """Return the name of a document's file: ``<slug-of-title>-<link_id>.md``."""
+    return f"{slugify(document.title)}-{document.link_id}.md"
+
+
+def render(document: PublishDocument) -> str:
+    """Return a document as Markdown: front matter, title, summary, then the text."""
+    published = document.published_at
+    if isinstance(published, datetime.datetime):
+        # A timestamp would claim a precision the page never gave; keep the day.
+        published = published.date()
+    front_matter: dict[str, Any] = {
+        "title": document.title,
+        "url": document.url,
+        "tags": list(document.tags),
+        "category": document.category,
+        "sentiment": document.sentiment,
+        "sentiment_score": float(document.sentiment_score),
+        "summary": document.summary,
+        "author": list(document.authors),
+        "published": published,
+        "language": document.language,
+        "link_id": document.link_id,
+    }
+    header = yaml.safe_dump(front_matter, allow_unicode=True, sort_keys=False)
+    parts = ["---\n" + header + "---", "# " + " ".join(document.title.split())]
+    summary_lines = [line.rstrip() for line in document.summary.strip().splitlines()]
+    if summary_lines:
+        parts.append("\n".join(f"> {line}" if line else ">" for line in summary_lines))
+    parts.extend(line.strip() for line in document.text.splitlines() if line.strip())
+    return "\n\n".join(parts) + "\n"
+
+
+class MarkdownPublisher:
+    """Publish each link as one Markdown file in ``export_dir`` (created when missing)."""
+
+    name = NAME
+
+    def __init__(self, export_dir: Path) -> None:
+        self.export_dir = export_dir.expanduser().absolute()
+
+    def publish(self, document: PublishDocument, previous: Publication | None) -> Publication:
+        """Write the link's file, replacing its earlier file if the title changed."""
+        target = self.export_dir / file_name(document)
+        try:
+            self.export_dir.mkdir(parents=True, exist_ok=True)
+            _write_atomically(target, render(document))
+        except OSError as ex:
+            raise PublishError(f"cannot write {target}: {ex.strerror or ex}") from ex
+        # The new file is in place before the old one goes, so the link always has one.
+        for stale in self._stale_files(document.link_id, target, previous):
+            try:
+                stale.unlink(missing_ok=True)
+            except OSError as ex:
+                raise PublishError(
+                    f"cannot remove the old file {stale}: {ex.strerror or ex}"
+                ) from ex
+        return Publication(
+            publisher=NAME, page_id=f"{NAME}:{document.link_id}", page_url=None, path=str(target)
+        )
+
+    def _stale_files(self, link_id: int, target: Path, previous: Publication | None) -> list[Path]:
+        """Return the link's other files: the previous one and any left in the folder."""
+        suffix = f"-{link_id}.md"
+        candidates = set(self.export_dir.glob(f"*{suffix}"))
+        # Only a name this publisher gives to this link is ever deleted, wherever it is.
+        if (
+            previous is not None
+            and previous.publisher == NAME
+            and previous.path
+            and Path(previous.path).name.endswith(suffix)
+        ):
+            candidates.add(Path(previous.path))
+        return sorted(path for path in candidates if not _same_file(path, target))
+
+
+def _same_file(path: Path, target: Path) -> bool:
+    """Tell whether two paths name one file, even through a symlink or another spelling."""
+    if path == target:
+        return True
+    try:
+        return path.samefile(target)
+    except OSError:
+        return False
+
+
+def _write_atomically(target: Path, content: str) -> None:
+    """Write ``content`` to ``target`` through a temporary file and a rename."""
+    # A temporary file in the same folder keeps the rename on one file system, where
+    # os.replace is atomic: readers see the old file or the new one, never half of one.
+    handle, temp_name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(content)
+            stream.flush()
+            # Flushed to disk before the rename, so a power cut cannot leave an empty file.
+            os.fsync(stream.fileno())
+        os.chmod(temp_name, FILE_MODE)
+        os.replace(temp_name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise

@@ -1,0 +1,40 @@
+"""The process launchers: the commands `kbm worker` and `kbm api` run."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from services.cli.launch import api_command, service_name, worker_command
+from shared.settings import Settings
+
+
+def test_a_worker_command_runs_dramatiq_with_the_setup_callable_on_its_queue() -> None:
+    settings = Settings.from_env(_env_file=None, worker_count_parsing=5, worker_poll_ms=50)
+    command = worker_command("parser", settings, threads=2)
+    assert command.argv[:5] == [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "shared.broker:setup",
+        "services.parser.actors",
+    ]
+    assert command.argv[command.argv.index("--queues") + 1] == "parsing"
+    assert command.argv[command.argv.index("--processes") + 1] == "5"
+    assert command.argv[command.argv.index("--threads") + 1] == "2"
+    assert command.env == {"dramatiq_worker_timeout": "50"}
+
+
+def test_queue_names_are_accepted_like_the_original_start_workers_script() -> None:
+    assert service_name("parsing") == "parser"
+    assert service_name("default") == "default"
+    with pytest.raises(ValueError, match="unknown service or queue 'images'"):
+        service_name("images")
+
+
+def test_the_api_command_serves_the_app_factory_under_gunicorn() -> None:
+    settings = Settings.from_env(_env_file=None, api_host="127.0.0.1", api_port=5055)
+    command = api_command(settings)
+    assert command.argv[-1] == "services.api.app:create_app()"
+    assert "127.0.0.1:5055" in command.argv
