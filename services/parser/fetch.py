@@ -29,8 +29,9 @@ _CLOUD_METADATA = ipaddress.ip_address("169.254.169.254")
 # 408 and 429 are the 4xx answers that invite the client to come back later.
 _RETRYABLE_4XX = frozenset({408, 429})
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
-# How far into the body to look for "<html" or "<meta charset" (the HTML spec says 1024).
-_SNIFF_BYTES = 1024
+# How far into the body to look for "<html" or "<meta charset". The HTML spec's prescan
+# stops at 1024 bytes, but real pages often declare the charset after long inline scripts.
+_SNIFF_BYTES = 16 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,9 +52,8 @@ def fetch_page(url: str, settings: Settings, *, client: httpx.Client | None = No
     """
     deadline = time.monotonic() + settings.parsing_timeout * DEADLINE_SHARE
     own_client = client is None
-    http = client or httpx.Client(
-        trust_env=False, headers={"User-Agent": settings.fetch_user_agent}
-    )
+    # trust_env=False: proxy variables must not route the fetch around the address guard.
+    http = client or httpx.Client(trust_env=False)
     try:
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
