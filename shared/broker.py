@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware, Pipelines, Retries
@@ -43,7 +44,15 @@ def _install(broker: dramatiq.Broker, settings: Settings) -> None:
 
 def build_broker(settings: Settings, *, stub: bool = False) -> dramatiq.Broker:
     """Build the Redis broker (or an in-memory one) with the project's middleware."""
-    broker: dramatiq.Broker = StubBroker() if stub else RedisBroker(url=settings.redis_url)
+    broker: dramatiq.Broker
+    if stub:
+        broker = StubBroker()
+    else:
+        # Bounded socket waits: an unresponsive Redis fails a request instead of hanging it.
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=5, socket_timeout=10
+        )
+        broker = RedisBroker(client=client)
     _install(broker, settings)
     return broker
 

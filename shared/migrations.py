@@ -85,7 +85,12 @@ def migrate() -> list[Migration]:
 
 
 def pending_versions() -> list[int]:
-    """Return the versions not yet applied, for health checks."""
-    with database.obj.connection_context():
-        done = applied_versions()
+    """Return the versions not yet applied, without writing anything (health checks)."""
+    db = database.obj
+    with db.connection_context():
+        if "schema_version" not in db.get_tables():
+            done: set[int] = set()
+        else:
+            rows = db.execute_sql("SELECT version FROM schema_version").fetchall()
+            done = {row[0] for row in rows}
     return [migration.version for migration in MIGRATIONS if migration.version not in done]

@@ -85,8 +85,10 @@ def test_every_link_is_parsed_enriched_and_published_and_a_500_fails_after_retri
     assert failed["attempts"] == 4
     assert "HTTP 500" in failed["error"]
     assert site.hits["/fail500/always"] == 4
-    print(f"\nend-to-end: {len(urls)} pages through 3 stages in {elapsed:.2f} s "
-          f"= {len(urls) / elapsed:.1f} items/s (task {task['duration_ms']} ms)")
+    print(
+        f"\nend-to-end: {len(urls)} pages through 3 stages in {elapsed:.2f} s "
+        f"= {len(urls) / elapsed:.1f} items/s (task {task['duration_ms']} ms)"
+    )
 
     # And each page's content matches the page, with an enrichment and one Markdown file
     by_url = {item["url"]: item for item in items}
@@ -166,9 +168,11 @@ def test_cancel_stops_queued_items_and_lets_running_ones_finish_their_step(
     task_id = _submit(stack, urls)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if TaskItem.select().where(
-            (TaskItem.task == task_id) & (TaskItem.status == "running")
-        ).count():
+        if (
+            TaskItem.select()
+            .where((TaskItem.task == task_id) & (TaskItem.status == "running"))
+            .count()
+        ):
             break
         time.sleep(0.05)
 
@@ -196,7 +200,16 @@ def test_the_cli_submits_and_watches_a_task_to_the_end(
 ) -> None:
     urls = [site.url(f"/page/{page_id}") for page_id in sorted(expected_pages)[27:29]]
     result = subprocess.run(
-        [sys.executable, "-m", "services.cli.main", "submit", *urls, "--watch", "--interval", "0.2"],
+        [
+            sys.executable,
+            "-m",
+            "services.cli.main",
+            "submit",
+            *urls,
+            "--watch",
+            "--interval",
+            "0.2",
+        ],
         env=stack.env,
         capture_output=True,
         text=True,

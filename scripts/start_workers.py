@@ -1,0 +1,62 @@
+"""Start workers the way the original system's script did; ``--stats`` shows the queues.
+
+Kept for deployments written for the original system (systemd units, supervisor,
+compose files): ``python scripts/start_workers.py --queue parsing --workers 3`` runs the
+parser service's Dramatiq workers; without ``--queue`` every service runs with its
+``WORKER_COUNT_*`` processes until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import redis
+
+from services.cli import launch, output
+from shared.monitoring import Monitor
+from shared.settings import Settings
+
+
+def print_stats(settings: Settings) -> None:
+    """Print queue depths and live workers read from Redis."""
+    monitor = Monitor(redis.Redis.from_url(settings.redis_url, socket_timeout=5))
+    depths = monitor.queue_depths()
+    rows = [[queue, *counts.values()] for queue, counts in depths.items()]
+    print(output.table(["queue", "waiting", "delayed", "unacked", "dead"], rows))
+    workers = monitor.workers()["workers"]
+    print(f"\n{len(workers)} workers with a heartbeat in the last minute")
+    for worker in workers:
+        held = ", ".join(f"{queue}: {count}" for queue, count in worker["queues"].items())
+        print(f"  {worker['id']}  {worker['last_heartbeat_age_s']} s ago  {held}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the original script's options and run what they ask for."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queue", help="parsing, ai, notion or default (or a service name)")
+    parser.add_argument("--workers", type=int, help="worker processes (default WORKER_COUNT_*)")
+    parser.add_argument("--threads", type=int, help="threads per process")
+    parser.add_argument("--stats", action="store_true", help="show queues and workers, then exit")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if args.stats:
+        print_stats(settings)
+        return 0
+    if args.queue:
+        try:
+            service = launch.service_name(args.queue)
+        except ValueError as ex:
+            parser.error(str(ex))
+        launch.exec_command(
+            launch.worker_command(service, settings, processes=args.workers, threads=args.threads)
+        )
+    commands = [
+        launch.worker_command(service, settings, threads=args.threads)
+        for service in launch.SERVICES
+    ]
+    return launch.run_together(commands)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""gunicorn settings of the gateway: ``gunicorn -c services/api/gunicorn.conf.py``.
+
+Bind from ``API_HOST``/``API_PORT``, ``GUNICORN_WORKERS`` sync workers (default 2), and a
+refusal to start when the gateway would be reachable beyond loopback without ``API_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from services.api.app import configured_token, refuse_open_bind
+from shared.errors import ConfigurationError
+from shared.settings import Settings
+
+_settings = Settings.from_env()
+_host = _settings.api_host
+_host = f"[{_host}]" if ":" in _host and not _host.startswith("[") else _host
+
+wsgi_app = "services.api.app:create_app()"
+bind = [f"{_host}:{_settings.api_port}"]
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+worker_class = "sync"
+timeout = 30
+graceful_timeout = 30
+# Recycle workers now and then so a slow leak never grows; jitter keeps them from
+# restarting all at once.
+max_requests = 1000
+max_requests_jitter = 100
+accesslog = "-"
+errorlog = "-"
+
+
+def _host_of(address: str) -> str:
+    if address.startswith(("unix:", "fd://")):
+        return "unix:"
+    host, _, _ = address.rpartition(":")
+    return host or address
+
+
+def on_starting(server: Any) -> None:
+    """Refuse to start when any bind address is beyond loopback and no token is set.
+
+    The check reads the addresses gunicorn will really bind, so a ``--bind`` on the
+    command line cannot slip past it.
+    """
+    try:
+        for address in server.cfg.bind:
+            refuse_open_bind(_host_of(address), configured_token(_settings) is not None)
+    except ConfigurationError as ex:
+        raise SystemExit(f"gateway: {ex}") from None

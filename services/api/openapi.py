@@ -1,0 +1,224 @@
+"""The OpenAPI 3.1 document of the gateway, built from the request and response models.
+
+:data:`OPERATIONS` lists every route and method the app serves; the API tests check it
+against the app's router both ways, so the document cannot drift from the routes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import falcon
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from services.api import responses as r
+from services.api import schemas as s
+from services.api.envelope import envelope_schema
+from services.api.errors import PROBLEM_JSON
+
+REF = "#/components/schemas/{model}"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One method of one route, as documented."""
+
+    method: str
+    template: str
+    summary: str
+    tag: str
+    status: int
+    response: type[BaseModel] | None
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    errors: tuple[int, ...] = ()
+    public: bool = False
+
+
+TASK = "/api/tasks/history/{id:int}"
+CREATE_ERRORS = (400, 404, 411, 413, 415, 503)
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "POST", "/api/links", "Create (or find) links by URL", "links", 201,
+        r.LinksCreated, body=s.LinksBody, errors=(400, 411, 413, 415, 503),
+    ),
+    Operation("GET", "/api/links/{id:int}", "Read a link", "links", 200, r.Link, errors=(404,)),
+    Operation(
+        "POST", "/api/pipeline", "Run stages (default all) for URLs or links", "tasks", 202,
+        r.TaskCreated, body=s.PipelineBody, errors=CREATE_ERRORS,
+    ),
+    Operation(
+        "POST", "/api/parsing/sync", "Parse links in the background", "tasks", 202,
+        r.TaskCreated, body=s.ParsingBody, errors=CREATE_ERRORS,
+    ),
+    Operation(
+        "POST", "/api/ai/process", "Enrich parsed links", "tasks", 202,
+        r.TaskCreated, body=s.LinkIdsBody, errors=CREATE_ERRORS,
+    ),
+    Operation(
+        "POST", "/api/notion/import", "Publish enriched links", "tasks", 202,
+        r.TaskCreated, body=s.LinkIdsBody, errors=CREATE_ERRORS,
+    ),
+    Operation(
+        "GET", "/api/tasks/history", "List tasks, newest first", "tasks", 200,
+        r.TaskPage, query=s.HistoryQuery, errors=(400,),
+    ),
+    Operation("GET", TASK, "Read a task", "tasks", 200, r.Task, errors=(404,)),
+    Operation(
+        "GET", f"{TASK}/items", "List a task's items", "tasks", 200,
+        r.ItemPage, query=s.ItemsQuery, errors=(400, 404),
+    ),
+    Operation(
+        "POST", f"{TASK}/retry", "Retry a task's failed items", "tasks", 202,
+        r.Retried, errors=(404, 409, 503),
+    ),
+    Operation(
+        "POST", f"{TASK}/cancel", "Cancel a task", "tasks", 200,
+        r.CancelledTask, errors=(404, 409),
+    ),
+    Operation(
+        "GET", "/api/monitoring/workers", "Workers seen in the last minute", "monitoring", 200,
+        r.Workers, errors=(503,),
+    ),
+    Operation(
+        "GET", "/api/monitoring/queues", "Queue depths", "monitoring", 200,
+        r.Queues, errors=(503,),
+    ),
+    Operation(
+        "GET", "/api/monitoring/health", "Health of Redis, database and schema", "monitoring",
+        200, r.Health, public=True,
+    ),
+    Operation("GET", "/metrics", "Prometheus metrics", "monitoring", 200, None, public=True),
+    Operation("GET", "/api/openapi.json", "This document", "docs", 200, None, public=True),
+)  # fmt: skip
+
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (
+    s.LinksBody, s.PipelineBody, s.ParsingBody, s.LinkIdsBody, s.HistoryQuery, s.ItemsQuery,
+)  # fmt: skip
+RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
+    r.TaskCreated, r.TaskSummary, r.Task, r.CancelledTask, r.TaskPage, r.Item, r.ItemPage,
+    r.Retried, r.LinkSummary, r.Link, r.LinksCreated, r.Queues, r.Workers, r.Health, r.Problem,
+)  # fmt: skip
+
+
+def openapi_path(template: str) -> str:
+    """Return a Falcon route template as an OpenAPI path (``{id:int}`` → ``{id}``)."""
+    return re.sub(r"\{(\w+):[^}]*\}", r"{\1}", template)
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _json(schema: dict[str, Any], media_type: str = falcon.MEDIA_JSON) -> dict[str, Any]:
+    return {"content": {media_type: {"schema": schema}}}
+
+
+def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any]]:
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+        for name in re.findall(r"\{(\w+):int[^}]*\}", op.template)
+    ]
+    if op.query is not None:
+        schema = components[op.query.__name__]
+        for name, prop in schema["properties"].items():
+            params.append(
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": name in schema.get("required", ()),
+                    "schema": prop,
+                }
+            )
+    return params
+
+
+def _responses(op: Operation) -> dict[str, Any]:
+    if op.template == "/metrics":
+        ok = _json({"type": "string"}, "text/plain; version=0.0.4")
+    elif op.response is None:
+        ok = _json({"type": "object", "description": "an OpenAPI 3.1 document"})
+    else:
+        ok = _json(envelope_schema(_ref(op.response)))
+    responses: dict[str, Any] = {str(op.status): {"description": op.summary, **ok}}
+    if op.status == 202:
+        responses["202"]["headers"] = {
+            "Location": {"description": "where to read the task", "schema": {"type": "string"}}
+        }
+    if op.response is r.Health:
+        responses["503"] = {
+            "description": "a part is down; data.checks says which",
+            **_json(envelope_schema(_ref(r.Health), success=False)),
+        }
+    problem = _json(_ref(r.Problem), PROBLEM_JSON)
+    codes = op.errors if op.public else (401, *op.errors)
+    for code in sorted(set(codes)):
+        responses[str(code)] = {"description": "error (problem details)", **problem}
+    responses["default"] = {"description": "unexpected error (problem details)", **problem}
+    return responses
+
+
+def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "operationId": f"{op.method.lower()}_{re.sub(r'[^a-z]+', '_', op.template.lower())}".rstrip(
+            "_"
+        ),
+        "summary": op.summary,
+        "tags": [op.tag],
+        "responses": _responses(op),
+    }
+    if op.public:
+        doc["security"] = []
+    parameters = _parameters(op, components)
+    if parameters:
+        doc["parameters"] = parameters
+    if op.body is not None:
+        doc["requestBody"] = {"required": True, **_json(_ref(op.body))}
+    return doc
+
+
+@cache
+def build_document() -> dict[str, Any]:
+    """Return the OpenAPI document (built once; treat it as read-only)."""
+    _, top = models_json_schema(
+        [(model, "validation") for model in (*REQUEST_MODELS, *RESPONSE_MODELS)],
+        ref_template=REF,
+    )
+    components: dict[str, Any] = top["$defs"]
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(openapi_path(op.template), {})[op.method.lower()] = _operation(
+            op, components
+        )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Notion KB Manager gateway",
+            "version": "1.0.0",
+            "description": (
+                "Links → parse → AI enrich → publish. Successful JSON answers are "
+                '{"success": true, "data": …}; errors are application/problem+json.'
+            ),
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+    }
+
+
+class OpenAPIResource:
+    """``GET /api/openapi.json``: the document itself, not wrapped in the envelope."""
+
+    uses_database = False
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Answer the document."""
+        resp.media = build_document()

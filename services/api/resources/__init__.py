@@ -1,0 +1,1 @@
+"""Falcon resources: a few lines each over the task service and the monitor."""

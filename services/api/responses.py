@@ -1,0 +1,277 @@
+"""What the routes answer, as pydantic models: the response schemas of the OpenAPI document.
+
+They describe the documents of ``shared.views`` and ``shared.monitoring``; the API
+tests check real answers against them. They allow extra members: a view may grow.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.models import Status
+
+
+class Shape(BaseModel):
+    """Base of the response models: members beyond the documented ones may appear."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class TaskCreated(Shape):
+    """A task was created and its messages sent."""
+
+    task_id: int
+    status: Literal["queued"]
+    total_items: int
+
+
+class TaskSummary(Shape):
+    """A task's status and counters, as lists show it."""
+
+    id: int
+    type: str
+    status: Status
+    stages: list[str]
+    total_items: int
+    completed_items: int
+    failed_items: int
+    cancelled_items: int
+    pending_items: int
+    progress: float
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    updated_at: str
+
+
+class StageCounts(Shape):
+    """One stage of a task: its runs by status, attempts and durations."""
+
+    pending: int = 0
+    queued: int = 0
+    running: int = 0
+    completed: int = 0
+    failed: int = 0
+    attempts: int = 0
+    mean_ms: float | None = None
+    max_ms: int | None = None
+
+
+class TokenUsage(Shape):
+    """Tokens the AI stage used for a task."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class Task(TaskSummary):
+    """A task in full: counters, per-stage counts, timings and token usage."""
+
+    duration_ms: int | None
+    stage_counts: dict[str, StageCounts]
+    usage: TokenUsage | None
+
+
+class CancelledTask(Task):
+    """A task after a cancel, with how many items the cancel stopped at once."""
+
+    cancelled_now: int
+
+
+class TaskPage(Shape):
+    """One page of tasks, newest first."""
+
+    tasks: list[TaskSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class ItemStage(Shape):
+    """One stage of one item."""
+
+    status: Status
+    attempts: int
+    error: str | None
+    duration_ms: int | None
+
+
+class Item(Shape):
+    """One link of a task with its stage, status, attempts and error."""
+
+    id: int
+    task_id: int
+    link_id: int
+    url: str | None
+    stage: str
+    status: Status
+    attempts: int
+    error: str | None
+    finished: bool
+    started_at: str | None
+    finished_at: str | None
+    stages: dict[str, ItemStage] = {}
+
+
+class ItemPage(Shape):
+    """One page of a task's items."""
+
+    items: list[Item]
+    total: int
+    limit: int
+    offset: int
+
+
+class Retried(Shape):
+    """A retry: how many failed items were sent again."""
+
+    task_id: int
+    status: Literal["queued"]
+    retried_items: int
+
+
+class LinkSummary(Shape):
+    """A link without what the stages made of it."""
+
+    id: int
+    url: str
+    normalized_url: str
+    status: str
+    created_at: str
+    updated_at: str
+
+
+class Content(Shape):
+    """The article the parse stage extracted."""
+
+    title: str
+    text: str
+    authors: list[str]
+    published_at: str | None
+    language: str | None
+    top_image: str | None
+    word_count: int
+    content_hash: str
+    final_url: str
+
+
+class Enrichment(Shape):
+    """What the AI stage made of the article."""
+
+    summary: str
+    category: str
+    tags: list[str]
+    sentiment: str
+    sentiment_score: float
+    language: str | None
+    provider: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class Publication(Shape):
+    """Where the link was published."""
+
+    publisher: str
+    page_id: str
+    page_url: str | None
+    path: str | None
+
+
+class Link(LinkSummary):
+    """A link with its content, enrichment and publication once produced."""
+
+    content: Content | None
+    enrichment: Enrichment | None
+    publication: Publication | None
+
+
+class LinksCreated(Shape):
+    """Links created or found, in submission order."""
+
+    links: list[LinkSummary]
+    link_ids: list[int]
+
+
+class QueueDepth(Shape):
+    """One queue's messages by state."""
+
+    waiting: int
+    delayed: int
+    unacked: int
+    dead: int
+
+
+class Queues(Shape):
+    """Every queue's depths."""
+
+    queues: dict[str, QueueDepth]
+
+
+class Worker(Shape):
+    """A broker seen in Redis's heartbeats in the last minute."""
+
+    id: str
+    last_heartbeat_at: str
+    last_heartbeat_age_s: float
+    queues: dict[str, int]
+    gateway: bool
+
+
+class Workers(Shape):
+    """The workers seen recently."""
+
+    workers: list[Worker]
+    window_s: int
+
+
+class Check(Shape):
+    """One dependency's health."""
+
+    ok: bool
+    latency_ms: float | None = None
+    error: str | None = None
+
+
+class MigrationCheck(Shape):
+    """Whether the schema is up to date."""
+
+    ok: bool
+    pending: list[int] | None
+
+
+class HealthChecks(Shape):
+    """Every part the gateway needs."""
+
+    redis: Check
+    database: Check
+    migrations: MigrationCheck
+
+
+class Health(Shape):
+    """The gateway's health."""
+
+    status: Literal["healthy", "unhealthy"]
+    checks: HealthChecks
+
+
+class FieldError(Shape):
+    """One invalid field and why."""
+
+    field: str
+    message: str
+
+
+class Problem(Shape):
+    """An error (RFC 9457 problem details)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    field: str | None = None
+    errors: list[FieldError] | None = None

@@ -1,0 +1,156 @@
+"""Request bodies and query strings as pydantic models, and their errors as ``InvalidRequest``.
+
+The models reject unknown fields and check types and ranges; what a URL or a stage name
+must be is the task service's rule (``shared.tasks``, ``shared.urls``), not repeated here.
+Their JSON schemas are also the request schemas of the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from shared.errors import InvalidRequest
+from shared.models import Status
+from shared.pipeline import STAGE_NAMES
+
+LinkId = Annotated[StrictInt, Field(ge=1, description="id of an existing link")]
+#: Only documented here: the task service checks the names and says which exist.
+StageName = Annotated[str, Field(json_schema_extra={"enum": list(STAGE_NAMES)})]
+Urls = Annotated[
+    list[str],
+    Field(min_length=1, description="absolute http(s) URLs; duplicates after normalisation merge"),
+]
+LinkIds = Annotated[list[LinkId], Field(min_length=1)]
+
+ASYNC_ONLY = (
+    "only background processing is supported: the task always runs in the background; "
+    'send "async": true (or leave it out) and poll GET /api/tasks/history/{task_id} '
+    "for its progress"
+)
+
+
+class Strict(BaseModel):
+    """Base of every body and query model: unknown fields are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskBody(Strict):
+    """Base of the bodies of task-creating routes."""
+
+    def task_arguments(self) -> dict[str, Any]:
+        """Return the keyword arguments of ``TaskService.create_task`` this body gives."""
+        raise NotImplementedError
+
+
+class LinksBody(Strict):
+    """``POST /api/links``: URLs to create (or find) links for."""
+
+    urls: Urls
+
+
+class PipelineBody(TaskBody):
+    """``POST /api/pipeline``: URLs or existing links, and the stages to run (default all)."""
+
+    urls: Urls | None = None
+    link_ids: LinkIds | None = None
+    stages: Annotated[list[StageName], Field(min_length=1)] | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={"description": "Give exactly one of urls and link_ids."}
+    )
+
+    def task_arguments(self) -> dict[str, Any]:
+        """Return the links and stages of the task to create."""
+        return {"urls": self.urls, "link_ids": self.link_ids, "stages": self.stages}
+
+
+class ParsingBody(TaskBody):
+    """``POST /api/parsing/sync``: links (or URLs) to parse, always in the background."""
+
+    link_ids: LinkIds | None = None
+    urls: Urls | None = None
+    run_async: Literal[True] = Field(True, alias="async")
+
+    model_config = ConfigDict(
+        json_schema_extra={"description": "Give exactly one of link_ids and urls."}
+    )
+
+    @field_validator("run_async", mode="before")
+    @classmethod
+    def _background_only(cls, value: Any) -> Any:
+        # The original route ran the work inline with "async": false; a gateway worker
+        # must never block on a fetch, so say how to get the same result instead.
+        if value is False:
+            raise PydanticCustomError("async_unsupported", ASYNC_ONLY)
+        return value
+
+    def task_arguments(self) -> dict[str, Any]:
+        """Return the links of the parsing task to create."""
+        return {"urls": self.urls, "link_ids": self.link_ids}
+
+
+class LinkIdsBody(TaskBody):
+    """``POST /api/ai/process`` and ``POST /api/notion/import``: existing links."""
+
+    link_ids: LinkIds
+
+    def task_arguments(self) -> dict[str, Any]:
+        """Return the links of the task to create."""
+        return {"link_ids": self.link_ids}
+
+
+class HistoryQuery(Strict):
+    """``GET /api/tasks/history``: filter and page."""
+
+    status: Status | None = None
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+class ItemsQuery(Strict):
+    """``GET /api/tasks/history/{id}/items``: filter and page."""
+
+    status: Status | None = None
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+
+class RequestValidationError(InvalidRequest):
+    """An ``InvalidRequest`` that keeps every problem pydantic found, not only the first."""
+
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        super().__init__(problems[0]["field"], problems[0]["message"])
+        self.problems = problems
+
+
+def field_path(location: tuple[int | str, ...], root: str = "body") -> str:
+    """Return a pydantic error location as a field path, e.g. ``urls[2]``."""
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or root
+
+
+def _problem(error: ErrorDetails, root: str) -> dict[str, str]:
+    return {"field": field_path(error["loc"], root), "message": error["msg"]}
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate(model: type[M], data: Any, *, root: str = "body") -> M:
+    """Return ``data`` as ``model``; raise ``InvalidRequest`` naming each bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as ex:
+        raise RequestValidationError([_problem(error, root) for error in ex.errors()]) from None
+
+
+def validate_query(model: type[M], params: Mapping[str, Any]) -> M:
+    """Return a query string as ``model``; raise ``InvalidRequest`` naming each bad one."""
+    return validate(model, dict(params), root="query")

@@ -1,0 +1,155 @@
+"""Read queue depths, workers and health from Redis and the database (no HTTP here).
+
+Dramatiq's Redis layout (namespace ``dramatiq``): ``<q>`` list = waiting; ``<q>.msgs`` hash =
+every message not yet acknowledged; ``<q>.DQ.msgs`` hash = delayed and retrying;
+``<q>.XQ`` zset = dead letters; ``__heartbeats__`` zset of broker ids scored by their last
+command in ms; ``__acks__.<broker id>.<q>`` sets = messages a worker holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import redis
+
+from shared.db import database
+from shared.migrations import pending_versions
+from shared.pipeline import QUEUES
+
+logger = logging.getLogger(__name__)
+
+#: A worker whose last heartbeat is older than this is not listed (Dramatiq's own timeout).
+HEARTBEAT_WINDOW_S = 60
+#: Keys SCAN looks at per call: a few round trips even with many keys, never a long block.
+SCAN_COUNT = 500
+
+
+def _escape_glob(text: str) -> str:
+    return "".join(f"\\{ch}" if ch in "*?[]\\" else ch for ch in text)
+
+
+class Monitor:
+    """Answer the monitoring questions from Redis (and the database for health)."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        namespace: str = "dramatiq",
+        queues: Iterable[str] = QUEUES,
+        own_ids: Iterable[str] = (),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.queues = tuple(queues)
+        # Dramatiq records a heartbeat for every broker command, sends included, so the
+        # gateway's own broker shows up among the workers; it is flagged, not hidden.
+        self.own_ids = frozenset(own_ids)
+        self.clock = clock
+
+    def _key(self, name: str) -> str:
+        return f"{self.namespace}:{name}"
+
+    def queue_depths(self) -> dict[str, dict[str, int]]:
+        """Return per queue: waiting, delayed (incl. retrying), unacked and dead messages."""
+        pipe = self.client.pipeline(transaction=False)
+        for queue in self.queues:
+            pipe.llen(self._key(queue))
+            pipe.hlen(self._key(f"{queue}.DQ.msgs"))
+            pipe.hlen(self._key(f"{queue}.msgs"))
+            pipe.zcard(self._key(f"{queue}.XQ"))
+        counts = pipe.execute()
+        return {
+            queue: dict(
+                zip(
+                    ("waiting", "delayed", "unacked", "dead"),
+                    counts[4 * n : 4 * n + 4],
+                    strict=True,
+                )
+            )
+            for n, queue in enumerate(self.queues)
+        }
+
+    def _held(self) -> dict[str, dict[str, int]]:
+        """Return per broker id the queues it holds messages of, and how many (SCAN, no KEYS)."""
+        prefix = self._key("__acks__.")
+        held: dict[str, dict[str, int]] = {}
+        keys: list[bytes] = list(
+            self.client.scan_iter(match=_escape_glob(prefix) + "*", count=SCAN_COUNT)
+        )
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.scard(key)
+        for key, size in zip(keys, pipe.execute(), strict=True):
+            worker_id, _, queue = key.decode().removeprefix(prefix).partition(".")
+            if size:
+                held.setdefault(worker_id, {})[queue] = size
+        return held
+
+    def workers(self) -> dict[str, Any]:
+        """Return the brokers seen in the last minute with their heartbeat age and holdings."""
+        now_ms = self.clock() * 1000
+        seen: list[tuple[bytes, float]] = cast(
+            list[tuple[bytes, float]],
+            self.client.zrangebyscore(
+                self._key("__heartbeats__"),
+                now_ms - HEARTBEAT_WINDOW_S * 1000,
+                "+inf",
+                withscores=True,
+            ),
+        )
+        held = self._held() if seen else {}
+        workers = []
+        for member, score in sorted(seen, key=lambda pair: -pair[1]):
+            worker_id = member.decode()
+            workers.append(
+                {
+                    "id": worker_id,
+                    "last_heartbeat_at": datetime.fromtimestamp(score / 1000, UTC)
+                    .isoformat(timespec="milliseconds")
+                    .replace("+00:00", "Z"),
+                    "last_heartbeat_age_s": round(max(0.0, now_ms - score) / 1000, 3),
+                    "queues": held.get(worker_id, {}),
+                    "gateway": worker_id in self.own_ids,
+                }
+            )
+        return {"workers": workers, "window_s": HEARTBEAT_WINDOW_S}
+
+    def health(self) -> dict[str, Any]:
+        """Return whether Redis and the database answer and the schema is up to date."""
+        checks: dict[str, dict[str, Any]] = {
+            "redis": self._check(self.client.ping),
+            "database": self._check(_select_one),
+        }
+        if checks["database"]["ok"]:
+            pending: list[int] | None = None
+            try:
+                pending = pending_versions()
+            except Exception as ex:  # any failure is an unhealthy answer, never a 500
+                logger.warning("health: reading the migrations failed: %r", ex)
+            checks["migrations"] = {"ok": pending == [], "pending": pending}
+        else:
+            checks["migrations"] = {"ok": False, "pending": None}
+        healthy = all(check["ok"] for check in checks.values())
+        return {"status": "healthy" if healthy else "unhealthy", "checks": checks}
+
+    @staticmethod
+    def _check(probe: Callable[[], Any]) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            probe()
+        except Exception as ex:  # any failure is an unhealthy answer, never a 500
+            # The endpoint is open to all: the class name only, the message to the log.
+            logger.warning("health: %s failed: %r", getattr(probe, "__name__", probe), ex)
+            return {"ok": False, "error": type(ex).__name__}
+        return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+def _select_one() -> None:
+    with database.connection_context():
+        database.execute_sql("SELECT 1")
