@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -105,28 +106,21 @@ def _conflict(
     raise Problem(409, str(ex), problem_type=CONFLICT)
 
 
-def _broker_down(
-    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
-) -> None:
-    logger.warning("Redis is unreachable during %s %s: %s", req.method, req.path, ex)
-    raise Problem(
-        503,
-        "the message broker (Redis) is unreachable; try again later",
-        problem_type=UNAVAILABLE,
-        headers={"Retry-After": "5"},
-    )
+def _unavailable(what: str) -> Callable[..., None]:
+    """Return a handler answering 503 when ``what`` cannot be reached."""
 
+    def handle(
+        req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
+    ) -> None:
+        logger.warning("%s is unreachable during %s %s: %s", what, req.method, req.path, ex)
+        raise Problem(
+            503,
+            f"{what} is unreachable; try again later",
+            problem_type=UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
 
-def _database_down(
-    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
-) -> None:
-    logger.warning("the database is unreachable during %s %s: %s", req.method, req.path, ex)
-    raise Problem(
-        503,
-        "the database is unreachable; try again later",
-        problem_type=UNAVAILABLE,
-        headers={"Retry-After": "5"},
-    )
+    return handle
 
 
 def _unexpected(
@@ -146,6 +140,6 @@ def install_error_handlers(app: falcon.App) -> None:
     app.add_error_handler(NotFound, _not_found)
     app.add_error_handler(Conflict, _conflict)
     for broker_error in (redis.ConnectionError, redis.TimeoutError):
-        app.add_error_handler(broker_error, _broker_down)
+        app.add_error_handler(broker_error, _unavailable("the message broker (Redis)"))
     for database_error in (peewee.OperationalError, peewee.InterfaceError):
-        app.add_error_handler(database_error, _database_down)
+        app.add_error_handler(database_error, _unavailable("the database"))

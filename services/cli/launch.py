@@ -97,6 +97,13 @@ def run_together(commands: list[Command], *, grace: float = 20.0) -> int:
 
     Return 0 after Ctrl-C, else the exit code of the first process that stopped.
     """
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # A supervisor's SIGTERM (or a closed terminal's SIGHUP) stops the children too.
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     for command in commands:
         print(f"starting {command.name}: {' '.join(command.argv[2:])}", flush=True)

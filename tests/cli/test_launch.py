@@ -38,3 +38,11 @@ def test_the_api_command_serves_the_app_factory_under_gunicorn() -> None:
     command = api_command(settings)
     assert command.argv[-1] == "services.api.app:create_app()"
     assert "127.0.0.1:5055" in command.argv
+
+
+def test_running_together_stops_every_process_when_one_exits() -> None:
+    from services.cli.launch import Command, run_together
+
+    sleeper = Command("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"], {})
+    quitter = Command("quitter", [sys.executable, "-c", "raise SystemExit(3)"], {})
+    assert run_together([sleeper, quitter], grace=5) == 3
