@@ -62,3 +62,15 @@ class InvalidRequest(PermanentError):
 
 class Conflict(PermanentError):
     """The request cannot apply to the current state (e.g. retrying a running task)."""
+
+
+class RateLimited(RetryableError):
+    """A remote API asked us to wait; the retry honours ``retry_after`` seconds.
+
+    Waiting for a rate limit does not use up one of the item's attempts (see
+    ``shared/middleware/retries.py``).
+    """
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(0.0, retry_after)

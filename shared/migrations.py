@@ -9,13 +9,15 @@ because migration 1 creates the tables from the current models.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from peewee import Database
+from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as run_migrations
 
 from shared.db import database, is_postgres
-from shared.models import ALL_MODELS
+from shared.models import ALL_MODELS, BaseModel, Content, Enrichment, Publication
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +38,30 @@ def _create_tables(db: Database) -> None:
     db.create_tables(ALL_MODELS, safe=True)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "create tables", _create_tables),)
+def _add_missing_columns(db: Database, model: type[BaseModel], names: Sequence[str]) -> None:
+    """Add the model's fields ``names`` to its table where they are not there yet."""
+    table = model._meta.table_name
+    present = {column.name for column in db.get_columns(table)}
+    migrator = SchemaMigrator.from_database(db)
+    operations = [
+        migrator.add_column(table, field.column_name, field)
+        for field in (model._meta.fields[name] for name in names)
+        if field.column_name not in present
+    ]
+    if operations:
+        run_migrations(*operations)
+
+
+def _structure_usage_and_progress(db: Database) -> None:
+    _add_missing_columns(db, Content, ["blocks", "canonical_url", "duplicate_of"])
+    _add_missing_columns(db, Enrichment, ["cost_usd"])
+    _add_missing_columns(db, Publication, ["state", "blocks_written", "content_hash"])
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "create tables", _create_tables),
+    Migration(2, "article structure, AI cost, publishing progress", _structure_usage_and_progress),
+)
 
 LATEST_VERSION = MIGRATIONS[-1].version
 

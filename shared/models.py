@@ -89,6 +89,11 @@ class Content(BaseModel):
     top_image = TextField(null=True)
     word_count = IntegerField()
     content_hash = CharField(max_length=64, index=True)
+    #: The article's structure for publishers: a list of blocks (see ``shared/blocks.py``).
+    blocks = JSONField(null=True)
+    canonical_url = TextField(null=True)
+    #: The first link whose article had the same content hash, when this one repeats it.
+    duplicate_of = ForeignKeyField(Link, null=True, on_delete="SET NULL", backref="duplicates")
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
@@ -107,6 +112,7 @@ class Enrichment(BaseModel):
     model = CharField(max_length=100)
     prompt_tokens = IntegerField(default=0)
     completion_tokens = IntegerField(default=0)
+    cost_usd = FloatField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
@@ -137,6 +143,10 @@ class Publication(BaseModel):
     page_id = CharField(max_length=200)
     page_url = TextField(null=True)
     path = TextField(null=True)
+    #: ``creating`` until every block is written, then ``complete``: a retry resumes.
+    state = CharField(max_length=16, default="complete")
+    blocks_written = IntegerField(default=0)
+    content_hash = CharField(max_length=64, null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 

@@ -9,6 +9,8 @@ import dramatiq
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
+from shared.errors import RateLimited
+
 
 class RetrySchedule(Middleware):
     """Set the backoff of the next retry from a schedule of delays in seconds.
@@ -33,6 +35,14 @@ class RetrySchedule(Middleware):
         if exception is None:
             return
         retry = int(message.options.get("retries", 0))
+        if isinstance(exception, RateLimited):
+            # Waiting for a rate limit is not a failed attempt: step the counter back by
+            # one so that Retries' increment leaves it where it was.
+            message.options["retries"] = retry - 1
+            delay = int(exception.retry_after * 1000)
+            message.options["min_backoff"] = delay / 2 ** max(retry - 1, 0)
+            message.options["max_backoff"] = max(delay, 1)
+            return
         delay = self.delays_ms[min(retry, len(self.delays_ms) - 1)]
         # Retries computes factor * 2**retry * uniform(1, 2) and, above max_backoff,
         # max_backoff * uniform(0.5, 1): with these two values the wait is in [delay/2, delay].

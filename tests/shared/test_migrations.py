@@ -19,12 +19,30 @@ def test_migrations_are_recorded_and_a_second_run_applies_nothing(db: str) -> No
 def test_a_new_sqlite_database_gets_every_table(tmp_path: Path, db: str) -> None:
     try:
         bind_database(f"sqlite:///{tmp_path}/fresh/kbm.sqlite3")
-        assert pending_versions() == [LATEST_VERSION]
-        assert [migration.version for migration in migrate()] == [LATEST_VERSION]
+        everything = list(range(1, LATEST_VERSION + 1))
+        assert pending_versions() == everything
+        assert [migration.version for migration in migrate()] == everything
         assert migrate() == []
         with database.connection_context():
             tables = set(database.get_tables())
         assert {model._meta.table_name for model in ALL_MODELS} <= tables
+    finally:
+        database.close()
+        bind_database(db)
+
+
+def test_migration_2_adds_its_columns_to_a_table_that_lacks_them(tmp_path: Path, db: str) -> None:
+    from shared.migrations import MIGRATIONS
+
+    try:
+        bind_database(f"sqlite:///{tmp_path}/old.sqlite3")
+        migrate()
+        with database.connection_context():
+            database.execute_sql("ALTER TABLE enrichment DROP COLUMN cost_usd")
+            assert "cost_usd" not in {c.name for c in database.get_columns("enrichment")}
+            MIGRATIONS[1].apply(database.obj)
+            MIGRATIONS[1].apply(database.obj)  # idempotent
+            assert "cost_usd" in {c.name for c in database.get_columns("enrichment")}
     finally:
         database.close()
         bind_database(db)

@@ -14,7 +14,7 @@ import pytest
 from dramatiq.brokers.stub import StubBroker
 
 from shared.broker import build_broker
-from shared.errors import FetchError, FetchRejected
+from shared.errors import FetchError, FetchRejected, RateLimited
 from shared.models import StageRun, Task, TaskItem
 from shared.pipeline import QUEUES, STAGES, actor_options
 from shared.settings import Settings
@@ -127,3 +127,19 @@ def test_an_error_that_passes_on_retry_completes_the_item(stages: Stages) -> Non
     assert (item.status, item.error) == ("completed", None)
     assert StageRun.get(item=item.id, stage="enrich").attempts == 2
     assert Task.get_by_id(task_id).completed_items == 1
+
+
+def test_waiting_for_a_rate_limit_does_not_use_up_the_items_retries(stages: Stages) -> None:
+    seen: list[int] = []
+
+    def limited(item_id: int) -> None:
+        seen.append(item_id)
+        if len(seen) <= 5:
+            raise RateLimited("429 from the API", retry_after=0.01)
+
+    stages.behaviour["publish"] = limited
+    task_id = _create(stages, 1)
+    stages.drain()
+    (item,) = TaskItem.select().where(TaskItem.task == task_id)
+    # Five rate-limited deliveries, more than MAX_RETRIES=3, and still completed.
+    assert (item.status, len(seen)) == ("completed", 6)
