@@ -79,6 +79,9 @@ class Link(BaseModel):
 class Content(BaseModel):
     """The article the parse stage extracted from a link's page."""
 
+    link_id: int
+    duplicate_of_id: int | None
+
     link = ForeignKeyField(Link, backref="contents", unique=True, on_delete="CASCADE")
     final_url = TextField()
     title = TextField()

@@ -11,6 +11,7 @@ from typing import Any
 
 from peewee import fn
 
+from shared.blocks import Block
 from shared.db import database
 from shared.errors import MissingInput
 from shared.models import Content, Enrichment, Link, LinkTag, Publication, Tag, TaskItem, utcnow
@@ -49,13 +50,29 @@ def save_content(
     top_image: str | None,
     word_count: int,
     content_hash: str,
-) -> None:
-    """Store (or replace) a link's extracted article."""
+    blocks: Sequence[Block] | None = None,
+    canonical_url: str | None = None,
+) -> int | None:
+    """Store (or replace) a link's extracted article.
+
+    Return the id of the first link with the same article (same content hash), if any:
+    the same article reached through two URLs is stored, and reported as a duplicate.
+    """
     with database.atomic():
+        first = (
+            Content.select(Content.link)
+            .where((Content.content_hash == content_hash) & (Content.link != link_id))
+            .order_by(Content.link)
+            .first()
+        )
+        duplicate_of = first.link_id if first else None
         _upsert(
             Content,
             link_id,
             {
+                "blocks": list(blocks) if blocks is not None else None,
+                "canonical_url": canonical_url,
+                "duplicate_of": duplicate_of,
                 "final_url": final_url,
                 "title": title,
                 "text": text,
@@ -68,6 +85,7 @@ def save_content(
             },
         )
         _set_link_status(link_id, "parsed")
+    return duplicate_of
 
 
 def content_of(link_id: int) -> Content:

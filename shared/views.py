@@ -86,11 +86,12 @@ def _stage_counts(task: Task) -> dict[str, dict[str, Any]]:
     return stages
 
 
-def _token_usage(task: Task) -> dict[str, int]:
+def _token_usage(task: Task) -> dict[str, Any]:
     usage: Any = (
         Enrichment.select(
             fn.COALESCE(fn.SUM(Enrichment.prompt_tokens), 0).alias("prompt"),
             fn.COALESCE(fn.SUM(Enrichment.completion_tokens), 0).alias("completion"),
+            fn.COALESCE(fn.SUM(Enrichment.cost_usd), 0).alias("cost"),
         )
         .join(TaskItem, on=(TaskItem.link == Enrichment.link))
         .join(StageRun, on=(StageRun.item == TaskItem.id))
@@ -102,11 +103,12 @@ def _token_usage(task: Task) -> dict[str, int]:
         .tuples()
         .get()
     )
-    prompt, completion = usage
+    prompt, completion, cost = usage
     return {
         "prompt_tokens": int(prompt),
         "completion_tokens": int(completion),
         "total_tokens": int(prompt) + int(completion),
+        "cost_usd": round(float(cost), 6),
     }
 
 
@@ -174,6 +176,9 @@ def link_view(link: Link, *, full: bool = True) -> dict[str, Any]:
             "word_count": content.word_count,
             "content_hash": content.content_hash,
             "final_url": content.final_url,
+            "canonical_url": content.canonical_url,
+            "duplicate_of": content.duplicate_of_id,
+            "blocks": content.blocks,
         }
         if content
         else None
@@ -191,6 +196,7 @@ def link_view(link: Link, *, full: bool = True) -> dict[str, Any]:
             "model": enrichment.model,
             "prompt_tokens": enrichment.prompt_tokens,
             "completion_tokens": enrichment.completion_tokens,
+            "cost_usd": enrichment.cost_usd,
         }
         if enrichment
         else None
