@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help dev test lint format up clean
+.PHONY: help dev test lint format up clean bench eval-extract
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,3 +35,9 @@ up: $(STAMP) ## run the gateway and every worker locally against REDIS_URL/DATAB
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+bench: $(STAMP) ## run every benchmark under bench/ and print its figures (never fails on time)
+	@for b in bench/bench_*.py; do echo "# $$b"; $(BIN)/python -m bench.$$(basename $$b .py) || exit 1; done
+
+eval-extract: $(STAMP) ## score the extractors on ../shared/data/pages (precision, recall, F1, time)
+	$(BIN)/python -m bench.eval_extract
