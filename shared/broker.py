@@ -13,7 +13,7 @@ import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import Middleware, Pipelines, Retries
+from dramatiq.middleware import Middleware, Retries
 
 from shared.db import bind_database
 from shared.middleware.db import DatabaseConnection
@@ -27,17 +27,22 @@ logger = logging.getLogger(__name__)
 
 def worker_middleware(settings: Settings) -> list[Middleware]:
     """Return the project's middleware, each placed where its hooks must run."""
-    return [DatabaseConnection(), ItemTracking(), RetrySchedule(settings.retry_delays)]
+    return [
+        DatabaseConnection(),
+        ItemTracking(settings.max_deliveries, settings.reconcile_grace),
+        RetrySchedule(settings.retry_delays),
+    ]
 
 
 def _install(broker: dramatiq.Broker, settings: Settings) -> None:
     database, tracking, schedule = worker_middleware(settings)
     # Before-hooks run in list order and after-hooks in reverse: the connection opens
-    # first and closes last; tracking sits between Pipelines and Retries (see its module);
-    # the schedule runs its after-hook just before Retries reads the backoff.
+    # first and closes last; tracking records an outcome before Retries re-enqueues and
+    # before Pipelines sends the next stage (see its module); the schedule sets the
+    # backoff before either of them reads it.
     broker.add_middleware(database, before=broker.middleware[0].__class__)
-    broker.add_middleware(tracking, after=Pipelines)
-    broker.add_middleware(schedule, after=Retries)
+    broker.add_middleware(tracking, after=Retries)
+    broker.add_middleware(schedule, after=ItemTracking)
     for queue in QUEUES:
         broker.declare_queue(queue)
 
@@ -52,7 +57,11 @@ def build_broker(settings: Settings, *, stub: bool = False) -> dramatiq.Broker:
         client = redis.Redis.from_url(
             settings.redis_url, socket_connect_timeout=5, socket_timeout=10
         )
-        broker = RedisBroker(client=client)
+        broker = RedisBroker(
+            client=client,
+            heartbeat_timeout=settings.heartbeat_timeout_ms,
+            maintenance_chance=settings.maintenance_chance,
+        )
     _install(broker, settings)
     return broker
 

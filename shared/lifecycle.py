@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from peewee import Case, fn
 
-from shared.db import database
+from shared.db import database, is_postgres
 from shared.models import TERMINAL, Link, StageRun, Status, Task, TaskItem, utcnow
 from shared.pipeline import next_stage
 
@@ -83,10 +84,35 @@ def _terminate(item: TaskItem, status: Status, error: str | None = None) -> bool
     return bool(moved)
 
 
-def start_stage(item_id: int, stage: str) -> StartDecision:
-    """Record that a worker starts ``stage`` of an item, unless it must not run."""
+def _locked_item(item_id: int) -> TaskItem | None:
+    """Read an item, holding its row lock on PostgreSQL until the transaction ends.
+
+    Two deliveries of one item's message serialise here: the second sees what the first
+    recorded.
+    """
+    query = TaskItem.select().where(TaskItem.id == item_id)
+    if is_postgres():
+        query = query.for_update()
+    return query.first()
+
+
+def start_stage(
+    item_id: int,
+    stage: str,
+    *,
+    lease_seconds: float | None = None,
+    max_deliveries: int | None = None,
+) -> StartDecision:
+    """Record that a worker starts ``stage`` of an item, unless it must not run.
+
+    A message is skipped when its item is finished or cancelled, when the stage already
+    completed (a duplicate delivery), or when another worker started the stage less than
+    ``lease_seconds`` ago (its time limit: a live worker ends or fails by then). Past
+    ``max_deliveries`` starts of one stage the item fails: a page that kills its worker
+    must not loop forever.
+    """
     with database.atomic():
-        item = TaskItem.get_or_none(TaskItem.id == item_id)
+        item = _locked_item(item_id)
         if item is None:
             return StartDecision(False, f"item {item_id} does not exist")
         task = Task.get_by_id(item.task_id)
@@ -99,6 +125,17 @@ def start_stage(item_id: int, stage: str) -> StartDecision:
         if run.status == Status.COMPLETED:
             return StartDecision(False, f"stage {stage} of item {item_id} is already done")
         now = utcnow()
+        if (
+            lease_seconds is not None
+            and run.status == Status.RUNNING
+            and run.started_at is not None
+            and (now - run.started_at).total_seconds() < lease_seconds
+        ):
+            return StartDecision(False, f"stage {stage} of item {item_id} is running elsewhere")
+        if max_deliveries is not None and run.attempts >= max_deliveries:
+            error = f"gave up after {run.attempts} deliveries (the stage never finished)"
+            _record_final_failure(item, stage, error, now)
+            return StartDecision(False, f"item {item_id}: {error}")
         StageRun.update(
             status=Status.RUNNING.value,
             attempts=StageRun.attempts + 1,
@@ -116,6 +153,14 @@ def start_stage(item_id: int, stage: str) -> StartDecision:
             (Task.id == task.id) & (Task.status.in_([Status.PENDING.value, Status.QUEUED.value]))
         ).execute()
         return StartDecision(True, attempt=run.attempts + 1)
+
+
+def _record_final_failure(item: TaskItem, stage: str, error: str, now: datetime) -> None:
+    StageRun.update(status=Status.FAILED.value, error=_clip(error), finished_at=now).where(
+        (StageRun.item == item.id) & (StageRun.stage == stage)
+    ).execute()
+    if _terminate(item, Status.FAILED, f"{stage}: {error}"):
+        Link.update(status="failed", updated_at=now).where(Link.id == item.link_id).execute()
 
 
 def finish_stage(item_id: int, stage: str) -> None:
@@ -157,10 +202,13 @@ def fail_stage(item_id: int, stage: str, error: str, *, final: bool, attempt: in
     when this is recorded, and its state must not be overwritten by the older attempt.
     """
     with database.atomic():
-        item = TaskItem.get_or_none(TaskItem.id == item_id)
+        item = _locked_item(item_id)
         if item is None:
             return
         now = utcnow()
+        if final:
+            _record_final_failure(item, stage, error, now)
+            return
         current = (
             (StageRun.item == item_id)
             & (StageRun.stage == stage)
@@ -168,22 +216,14 @@ def fail_stage(item_id: int, stage: str, error: str, *, final: bool, attempt: in
             & (StageRun.status == Status.RUNNING.value)
         )
         recorded = (
-            StageRun.update(
-                status=(Status.FAILED if final else Status.QUEUED).value,
-                error=_clip(error),
-                finished_at=now,
-            )
+            StageRun.update(status=Status.QUEUED.value, error=_clip(error), finished_at=now)
             .where(current)
             .execute()
         )
-        message = f"{stage}: {error}"
-        if final:
-            if _terminate(item, Status.FAILED, message):
-                Link.update(status="failed", updated_at=now).where(
-                    Link.id == item.link_id
-                ).execute()
-        elif recorded:
-            TaskItem.update(status=Status.QUEUED.value, error=_clip(message), updated_at=now).where(
+        if recorded:
+            TaskItem.update(
+                status=Status.QUEUED.value, error=_clip(f"{stage}: {error}"), updated_at=now
+            ).where(
                 (TaskItem.id == item_id) & TaskItem.status.not_in([s.value for s in TERMINAL])
             ).execute()
 

@@ -76,6 +76,19 @@ class Settings(BaseSettings):
     default_timeout: float = Field(180, gt=0)
     max_retries: int = Field(3, ge=0, le=20)
     retry_delays: SecondsList = (0.0, 30.0, 300.0)
+    #: Starts of one stage of one item before it fails for good (poison guard); hard
+    #: kills are not counted by Dramatiq's retries, so this bounds them.
+    max_deliveries: int = Field(8, ge=1, le=100)
+    #: Slack added to a stage's time limit before a running item counts as abandoned.
+    reconcile_grace: float = Field(30.0, ge=0)
+    #: How long a queued item may wait while its queue still holds messages.
+    reconcile_queued_after: float = Field(900.0, gt=0)
+    #: Finished tasks, their items and dead letters older than this many days are removed.
+    retention_days: float = Field(30.0, gt=0)
+    #: Dramatiq broker tuning for prompt recovery of a killed worker's messages.
+    heartbeat_timeout_ms: int = Field(20_000, ge=5_000)
+    maintenance_chance: int = Field(10_000, ge=1, le=1_000_000)
+    scheduler_lock_seconds: int = Field(50, ge=5)
 
     worker_count_parsing: int = Field(3, ge=1)
     worker_count_ai: int = Field(2, ge=1)

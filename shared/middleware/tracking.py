@@ -1,8 +1,9 @@
 """Record each item's stage transitions in the database around its actor.
 
-Placed after ``Pipelines`` and before ``Retries`` in the broker's middleware list, so its
-after-hook runs once ``Retries`` has decided (``message.failed`` tells a final failure
-from one that will be retried) and before ``Pipelines`` sends the next stage's message.
+Placed after ``Retries`` in the broker's middleware list, so its after-hook runs before
+``Retries`` re-enqueues a failed message and before ``Pipelines`` sends the next stage's
+message: a new delivery always finds the previous outcome recorded. It therefore decides
+by itself, with the rules ``Retries`` applies, whether a failure is final.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dramatiq.middleware import Middleware, SkipMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from shared import lifecycle
+from shared.errors import RateLimited
 from shared.pipeline import stage_of_actor
 
 logger = logging.getLogger(__name__)
@@ -32,15 +34,39 @@ def describe_error(exception: BaseException, message: MessageProxy) -> str:
     return f"{type(exception).__name__}: {text}"
 
 
+def is_final_failure(
+    actor: dramatiq.Actor[Any, Any], message: MessageProxy, exception: BaseException
+) -> bool:
+    """Tell whether ``Retries`` will give up on this message (the same rules it applies)."""
+    if isinstance(exception, RateLimited):
+        return False
+    throws = message.options.get("throws") or actor.options.get("throws")
+    if throws and isinstance(exception, throws):
+        return True
+    retries = int(message.options.get("retries", 0))
+    max_retries = message.options.get("max_retries", actor.options.get("max_retries", 20))
+    return max_retries is not None and retries >= max_retries
+
+
 class ItemTracking(Middleware):
     """Move task items through their stages as their messages run."""
+
+    def __init__(self, max_deliveries: int, grace_seconds: float) -> None:
+        self.max_deliveries = max_deliveries
+        self.grace_seconds = grace_seconds
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         """Mark the item's stage running, or skip a message that must not run."""
         stage = stage_of_actor(message.actor_name)
         if stage is None:
             return
-        decision = lifecycle.start_stage(int(message.args[0]), stage.name)
+        time_limit_ms = broker.get_actor(message.actor_name).options.get("time_limit")
+        decision = lifecycle.start_stage(
+            int(message.args[0]),
+            stage.name,
+            lease_seconds=(time_limit_ms / 1000 + self.grace_seconds) if time_limit_ms else None,
+            max_deliveries=self.max_deliveries,
+        )
         if not decision.run:
             logger.info("skipping %s: %s", message, decision.reason)
             raise SkipMessage(decision.reason)
@@ -66,6 +92,6 @@ class ItemTracking(Middleware):
             item_id,
             stage.name,
             describe_error(exception, message),
-            final=message.failed,
+            final=is_final_failure(broker.get_actor(message.actor_name), message, exception),
             attempt=int(message.options.get(ATTEMPT_OPTION, 0)),
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from shared import lifecycle
@@ -142,3 +144,40 @@ def test_reopening_failed_items_resumes_each_from_the_stage_it_failed_in(
     task = Task.get_by_id(task.id)
     assert (task.status, task.failed_items, task.finished_at) == ("queued", 0, None)
     assert lifecycle.reopen_failed_items(task.id) == []
+
+
+def test_a_second_delivery_is_skipped_while_the_stage_runs_elsewhere_within_its_lease(
+    service: TaskService,
+) -> None:
+    task = _task(service, count=1)
+    (item,) = _items(task)
+    assert lifecycle.start_stage(item.id, "parse", lease_seconds=60).run
+    decision = lifecycle.start_stage(item.id, "parse", lease_seconds=60)
+    assert (decision.run, "running elsewhere" in decision.reason) == (False, True)
+
+
+def test_a_delivery_after_the_lease_expired_takes_over_an_abandoned_stage(
+    service: TaskService,
+) -> None:
+    task = _task(service, count=1)
+    (item,) = _items(task)
+    assert lifecycle.start_stage(item.id, "parse", lease_seconds=60).run
+    StageRun.update(started_at=StageRun.started_at - timedelta(minutes=5)).execute()
+    decision = lifecycle.start_stage(item.id, "parse", lease_seconds=60)
+    assert (decision.run, decision.attempt) == (True, 2)
+
+
+def test_the_poison_guard_fails_an_item_whose_stage_keeps_being_delivered(
+    service: TaskService,
+) -> None:
+    task = _task(service, count=1)
+    (item,) = _items(task)
+    for _ in range(3):
+        assert lifecycle.start_stage(item.id, "parse", max_deliveries=3).run
+    decision = lifecycle.start_stage(item.id, "parse", max_deliveries=3)
+    assert not decision.run
+    item = TaskItem.get_by_id(item.id)
+    assert item.status == "failed"
+    assert item.error == "parse: gave up after 3 deliveries (the stage never finished)"
+    task = Task.get_by_id(task.id)
+    assert (task.status, task.failed_items) == ("failed", 1)
