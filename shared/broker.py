@@ -14,6 +14,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware, Retries
+from periodiq import PeriodiqMiddleware
 
 from shared.db import bind_database
 from shared.middleware.db import DatabaseConnection
@@ -43,6 +44,8 @@ def _install(broker: dramatiq.Broker, settings: Settings) -> None:
     broker.add_middleware(database, before=broker.middleware[0].__class__)
     broker.add_middleware(tracking, after=Retries)
     broker.add_middleware(schedule, after=ItemTracking)
+    # Every process that declares a periodic actor needs it, before the actor.
+    broker.add_middleware(PeriodiqMiddleware(skip_delay=30))
     for queue in QUEUES:
         broker.declare_queue(queue)
 

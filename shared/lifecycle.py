@@ -40,7 +40,7 @@ def _clip(error: str) -> str:
     return error if len(error) <= MAX_ERROR_LENGTH else error[: MAX_ERROR_LENGTH - 1] + "…"
 
 
-def _roll_up(task_id: int) -> None:
+def roll_up(task_id: int) -> None:
     """Finish the task once every item is terminal."""
     now = utcnow()
     done = Task.completed_items + Task.failed_items + Task.cancelled_items
@@ -80,7 +80,7 @@ def _terminate(item: TaskItem, status: Status, error: str | None = None) -> bool
         Task.update({counter: counter + 1, Task.updated_at: now}).where(
             Task.id == item.task_id
         ).execute()
-        _roll_up(item.task_id)
+        roll_up(item.task_id)
     return bool(moved)
 
 
@@ -262,7 +262,7 @@ def cancel_task(task_id: int) -> int:
             Task.update(cancelled_items=Task.cancelled_items + waiting, updated_at=now).where(
                 Task.id == task_id
             ).execute()
-        _roll_up(task_id)
+        roll_up(task_id)
     return int(waiting)
 
 

@@ -70,6 +70,12 @@ def worker_command(
     return Command(f"worker-{service_name(service)}", argv, env)
 
 
+def scheduler_command() -> Command:
+    """Return the periodiq command that sends the housekeeping ticks."""
+    periodiq = str(Path(sys.executable).with_name("periodiq"))
+    return Command("scheduler", [periodiq, "shared.broker:setup", "services.scheduler.actors"], {})
+
+
 def api_command(settings: Settings, *, workers: int | None = None) -> Command:
     """Return the gunicorn command that serves the gateway."""
     argv = [

@@ -69,6 +69,12 @@ def worker(service: str, processes: int | None, threads: int | None) -> None:
 
 
 @cli.command()
+def scheduler() -> None:
+    """Run the periodiq scheduler: reconciler every minute, cleanup every hour."""
+    launch.exec_command(launch.scheduler_command())
+
+
+@cli.command()
 @click.option("--no-migrate", is_flag=True, help="do not run migrations first")
 def up(no_migrate: bool) -> None:
     """Run the gateway and every service's workers here; Ctrl-C stops them all."""
@@ -79,7 +85,7 @@ def up(no_migrate: bool) -> None:
 
         bind_database(settings.database_url)
         run_migrations()
-    commands = [launch.api_command(settings)] + [
+    commands = [launch.api_command(settings), launch.scheduler_command()] + [
         launch.worker_command(service, settings) for service in launch.SERVICES
     ]
     click.echo(f"gateway on http://{settings.api_host}:{settings.api_port}; Ctrl-C stops all")

@@ -1,20 +1,78 @@
-"""Housekeeping actors on the ``default`` queue.
+"""Housekeeping actors on ``default`` and the periodiq tick that starts them.
 
-The reconciler and cleanup (with their periodiq ticks) belong here; until they exist the
-module declares the queue so that ``kbm worker default`` has something to consume.
+``kbm scheduler`` runs periodiq, which sends :func:`tick` every minute. Two schedulers
+may run by mistake (or for availability): the tick takes a per-minute lock in Redis, so
+each minute's housekeeping runs once. Retries of periodic messages are skipped by
+periodiq, so the tick only enqueues; the work is done by normal actors.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
 
 import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from periodiq import cron
+
+from services.scheduler.cleanup import cleanup
+from shared.monitoring import Monitor
+from shared.reconcile import Reconciler
+from shared.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
+TICK_LOCK = "kbm:scheduler:tick:{minute}"
 
-@dramatiq.actor(queue_name="default", max_retries=0)
-def ping(note: str = "") -> str:
-    """Answer a ping: proves a ``default`` worker is consuming."""
-    logger.info("ping %s", note)
-    return "pong"
+
+def _redis() -> Any:
+    broker = dramatiq.get_broker()
+    return broker.client if isinstance(broker, RedisBroker) else None
+
+
+def first_tick_this_minute(client: Any, lock_seconds: int, now: float | None = None) -> bool:
+    """Take this minute's tick lock; tell whether this process got it."""
+    if client is None:
+        return True
+    minute = int((now if now is not None else time.time()) // 60)
+    return bool(client.set(TICK_LOCK.format(minute=minute), "1", nx=True, ex=lock_seconds))
+
+
+@dramatiq.actor(queue_name="default", periodic=cron("* * * * *"), max_retries=0)
+def tick() -> None:
+    """Start this minute's housekeeping, once however many schedulers run."""
+    settings = get_settings()
+    if not first_tick_this_minute(_redis(), settings.scheduler_lock_seconds):
+        logger.info("tick: another scheduler already ticked this minute")
+        return
+    reconcile_items.send()
+    if int(time.time() // 60) % 60 == 0:  # hourly
+        cleanup_old.send()
+
+
+def _queue_is_empty(queue: str) -> bool:
+    client = _redis()
+    if client is None:
+        return False
+    depths = Monitor(client).queue_depths()[queue]
+    return depths["waiting"] + depths["delayed"] + depths["unacked"] == 0
+
+
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=170_000)
+def reconcile_items() -> dict[str, int]:
+    """Send again every item whose stage is overdue; finish finished tasks."""
+    report = Reconciler(dramatiq.get_broker(), get_settings(), queue_is_empty=_queue_is_empty).run()
+    return {
+        "pending_sent": report.pending_sent,
+        "running_resent": report.running_resent,
+        "queued_resent": report.queued_resent,
+        "counters_fixed": report.counters_fixed,
+        "tasks_finished": report.tasks_finished,
+    }
+
+
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=170_000)
+def cleanup_old() -> None:
+    """Remove finished tasks and dead letters past ``RETENTION_DAYS``."""
+    cleanup(_redis(), get_settings().retention_days)

@@ -170,6 +170,7 @@ def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "AI_PROVIDER": "local",
         "PUBLISHER": "markdown",
         "WORKER_POLL_MS": "50",
+        "RECONCILE_GRACE": "1",
         "GUNICORN_WORKERS": "2",
         "PYTHONUNBUFFERED": "1",
     }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import yaml
 
 from shared.models import Content, Enrichment, Publication, StageRun, TaskItem
@@ -218,3 +221,44 @@ def test_the_cli_submits_and_watches_a_task_to_the_end(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "completed 100.0%" in result.stdout
     assert "publish 2/2" in result.stdout
+
+
+def test_items_whose_messages_redis_lost_are_finished_by_the_scheduler(
+    stack: Stack, site: PageSite, expected_pages: dict[str, dict[str, str]], db: str, redis_url: str
+) -> None:
+    # Given a task whose queued messages vanish with Redis's data (a restart without persistence)
+    urls = [site.url(f"/slow/page/{page_id}") for page_id in sorted(expected_pages)[29:41]]
+    task_id = _submit(stack, urls)
+    time.sleep(0.3)
+    redis.Redis.from_url(redis_url).flushdb()
+    lost_at = time.monotonic()
+
+    # When the scheduler and a default worker run (periodiq ticks at start, then each minute)
+    scheduler = [
+        subprocess.Popen(
+            argv,
+            env=stack.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for argv in (
+            [sys.executable, "-m", "services.cli.main", "scheduler"],
+            [sys.executable, "-m", "services.cli.main", "worker", "default", "-p", "1", "-t", "2"],
+        )
+    ]
+    try:
+        task = stack.wait_for_task(task_id, timeout=150)
+    finally:
+        for process in scheduler:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+
+    # Then every item completed, none twice, and the counters match
+    items = _items(stack, task_id)
+    _assert_counters_match_items(task, items)
+    assert (task["status"], task["completed_items"]) == ("completed", 12)
+    assert len(list(stack.export_dir.glob("*.md"))) >= 12
+    print(
+        f"\nrecovered {len(urls)} items after a Redis flush in {time.monotonic() - lost_at:.1f} s"
+    )

@@ -1,0 +1,218 @@
+"""The reconciler: finish every item whatever Redis lost, from what PostgreSQL knows.
+
+Run every minute by the scheduler's tick (one instance at a time). It sends again the
+message of every item whose current stage is overdue:
+
+- ``pending`` items older than the grace period: their task's rows were committed but the
+  process died before sending (or Redis refused) — messages are sent after commit;
+- ``running`` stages older than the stage's time limit plus grace: the worker died (a live
+  one ends or fails the stage within its time limit);
+- ``queued`` stages older than the grace period while their queue is empty (Redis lost its
+  data, or a message was dropped), or older than ``RECONCILE_QUEUED_AFTER`` otherwise.
+
+Sending twice is safe: a stage that completed, or runs elsewhere within its lease, skips
+the extra message. Then tasks whose counters disagree with their items are corrected and
+tasks whose items are all finished are finished.
+
+Recovery bound: an item stranded at any moment is running again within one tick (60 s)
+plus its grace period (30 s) — plus the stage's time limit when it was running.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import dramatiq
+from peewee import fn
+
+from shared import lifecycle
+from shared.db import database
+from shared.models import StageRun, Status, Task, TaskItem, utcnow
+from shared.pipeline import get_stage, item_chain
+from shared.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+#: At most this many items are sent again per run: a huge loss is repaired over ticks
+#: instead of one run that outlives its time limit.
+BATCH_LIMIT = 5000
+
+
+@dataclass
+class ReconcileReport:
+    """What one reconciler run repaired."""
+
+    pending_sent: int = 0
+    running_resent: int = 0
+    queued_resent: int = 0
+    counters_fixed: int = 0
+    tasks_finished: int = 0
+    resent_items: list[int] = field(default_factory=list)
+
+    @property
+    def repaired(self) -> int:
+        """Return how many items were sent again."""
+        return self.pending_sent + self.running_resent + self.queued_resent
+
+
+def _remaining_stages(task: Task, stage: str) -> list[str]:
+    stages: list[str] = task.stages
+    return stages[stages.index(stage) :]
+
+
+def _send(broker: dramatiq.Broker, item: TaskItem, task: Task) -> None:
+    item_chain(item.id, _remaining_stages(task, item.stage), broker).run()
+
+
+class Reconciler:
+    """Find items whose stage is overdue and send their messages again."""
+
+    def __init__(
+        self,
+        broker: dramatiq.Broker,
+        settings: Settings,
+        *,
+        queue_is_empty: Callable[[str], bool],
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.broker = broker
+        self.settings = settings
+        self.queue_is_empty = queue_is_empty
+        self.clock = clock
+        self.grace = timedelta(seconds=settings.reconcile_grace)
+
+    def run(self) -> ReconcileReport:
+        """Repair what can be repaired now; return what was done."""
+        report = ReconcileReport()
+        with database.connection_context():
+            self._pending(report)
+            self._running(report)
+            self._queued(report)
+            self._tasks(report)
+        if report.repaired or report.counters_fixed or report.tasks_finished:
+            logger.warning(
+                "reconciler: sent again %d pending, %d abandoned running, %d lost queued items; "
+                "fixed %d task counters, finished %d tasks",
+                report.pending_sent,
+                report.running_resent,
+                report.queued_resent,
+                report.counters_fixed,
+                report.tasks_finished,
+            )
+        return report
+
+    def _pending(self, report: ReconcileReport) -> None:
+        cutoff = self.clock() - self.grace
+        items = list(
+            TaskItem.select(TaskItem, Task)
+            .join(Task)
+            .where((TaskItem.status == Status.PENDING.value) & (TaskItem.created_at < cutoff))
+            .order_by(TaskItem.id)
+            .limit(BATCH_LIMIT)
+        )
+        for item in items:
+            _send(self.broker, item, item.task)
+            report.pending_sent += 1
+            report.resent_items.append(item.id)
+        for task_id in {item.task_id for item in items}:
+            lifecycle.mark_queued(task_id)
+
+    def _running(self, report: ReconcileReport) -> None:
+        now = self.clock()
+        for stage_name in ("parse", "enrich", "publish"):
+            limit = timedelta(seconds=self.settings.stage_timeout(get_stage(stage_name).queue))
+            cutoff = now - limit - self.grace
+            runs = list(
+                StageRun.select(StageRun, TaskItem, Task)
+                .join(TaskItem)
+                .join(Task)
+                .where(
+                    (StageRun.stage == stage_name)
+                    & (StageRun.status == Status.RUNNING.value)
+                    & (StageRun.started_at < cutoff)
+                    & (TaskItem.status == Status.RUNNING.value)
+                    & (TaskItem.stage == stage_name)
+                )
+                .limit(BATCH_LIMIT)
+            )
+            for run in runs:
+                # Hand the stage back to the queue only if nobody restarted it meanwhile.
+                released = (
+                    StageRun.update(status=Status.QUEUED.value, queued_at=now)
+                    .where(
+                        (StageRun.id == run.id)
+                        & (StageRun.status == Status.RUNNING.value)
+                        & (StageRun.started_at == run.started_at)
+                    )
+                    .execute()
+                )
+                if not released:
+                    continue
+                TaskItem.update(status=Status.QUEUED.value, updated_at=now).where(
+                    (TaskItem.id == run.item.id) & (TaskItem.status == Status.RUNNING.value)
+                ).execute()
+                _send(self.broker, run.item, run.item.task)
+                report.running_resent += 1
+                report.resent_items.append(run.item.id)
+
+    def _queued(self, report: ReconcileReport) -> None:
+        now = self.clock()
+        for stage_name in ("parse", "enrich", "publish"):
+            wait = (
+                self.grace
+                if self.queue_is_empty(get_stage(stage_name).queue)
+                else timedelta(seconds=self.settings.reconcile_queued_after)
+            )
+            cutoff = now - wait
+            since = fn.COALESCE(StageRun.finished_at, StageRun.queued_at, TaskItem.created_at)
+            runs = list(
+                StageRun.select(StageRun, TaskItem, Task)
+                .join(TaskItem)
+                .join(Task)
+                .where(
+                    (StageRun.stage == stage_name)
+                    & (StageRun.status == Status.QUEUED.value)
+                    & (TaskItem.status == Status.QUEUED.value)
+                    & (TaskItem.stage == stage_name)
+                    & (since < cutoff)
+                    & (fn.COALESCE(StageRun.queued_at, TaskItem.created_at) < cutoff)
+                )
+                .limit(BATCH_LIMIT)
+            )
+            for run in runs:
+                # Restart the clock so the same item is not sent again on the next tick.
+                StageRun.update(queued_at=now, finished_at=None).where(
+                    StageRun.id == run.id
+                ).execute()
+                _send(self.broker, run.item, run.item.task)
+                report.queued_resent += 1
+                report.resent_items.append(run.item.id)
+
+    def _tasks(self, report: ReconcileReport) -> None:
+        open_tasks = Task.select().where(Task.finished_at.is_null())
+        for task in open_tasks:
+            rows: Any = (
+                TaskItem.select(TaskItem.status, fn.COUNT(TaskItem.id))
+                .where(TaskItem.task == task.id)
+                .group_by(TaskItem.status)
+                .tuples()
+            )
+            counts: dict[str, int] = dict(rows)
+            actual = {
+                "completed_items": counts.get(Status.COMPLETED.value, 0),
+                "failed_items": counts.get(Status.FAILED.value, 0),
+                "cancelled_items": counts.get(Status.CANCELLED.value, 0),
+            }
+            if any(getattr(task, name) != value for name, value in actual.items()):
+                logger.error("task %d counters disagreed with its items; corrected", task.id)
+                Task.update(**actual).where(Task.id == task.id).execute()
+                report.counters_fixed += 1
+            if sum(actual.values()) >= task.total_items and task.total_items:
+                with database.atomic():
+                    lifecycle.roll_up(task.id)
+                if Task.get_by_id(task.id).finished_at is not None:
+                    report.tasks_finished += 1
