@@ -266,33 +266,44 @@ def cancel_task(task_id: int) -> int:
     return int(waiting)
 
 
-def reopen_failed_items(task_id: int) -> list[tuple[int, list[str]]]:
-    """Reset a task's failed items for a retry from the stage each failed in.
+def reopen_failed_items(
+    task_id: int | None = None, *, item_ids: list[int] | None = None
+) -> list[tuple[int, list[str]]]:
+    """Reset failed items (of a task, or given by id) for a retry from their failed stage.
 
-    Return, per reset item, its id and the stages it still has to run.
+    The failed stage's delivery count starts again (the poison guard counts deliveries
+    since the last retry; the item's ``attempts`` keep the total). Return, per reset item,
+    its id and the stages it still has to run.
     """
     now = utcnow()
     with database.atomic():
-        task = Task.get_by_id(task_id)
-        failed = list(
-            TaskItem.select()
-            .where((TaskItem.task == task_id) & (TaskItem.status == Status.FAILED.value))
-            .order_by(TaskItem.id)
+        query = (
+            TaskItem.select(TaskItem, Task).join(Task).where(TaskItem.status == Status.FAILED.value)
         )
+        if task_id is not None:
+            query = query.where(TaskItem.task == task_id)
+        if item_ids is not None:
+            query = query.where(TaskItem.id.in_(item_ids))
+        failed = list(query.order_by(TaskItem.id))
         if not failed:
             return []
         ids = [item.id for item in failed]
         TaskItem.update(status=Status.QUEUED.value, finished_at=None, updated_at=now).where(
             TaskItem.id.in_(ids)
         ).execute()
-        StageRun.update(status=Status.QUEUED.value, queued_at=now, finished_at=None).where(
-            StageRun.item.in_(ids) & (StageRun.status == Status.FAILED.value)
-        ).execute()
-        Task.update(
-            status=Status.QUEUED.value,
-            failed_items=Task.failed_items - len(ids),
-            finished_at=None,
-            updated_at=now,
-        ).where(Task.id == task_id).execute()
-        stages: list[str] = task.stages
-        return [(item.id, stages[stages.index(item.stage) :]) for item in failed]
+        StageRun.update(
+            status=Status.QUEUED.value, queued_at=now, finished_at=None, attempts=0
+        ).where(StageRun.item.in_(ids) & (StageRun.status == Status.FAILED.value)).execute()
+        per_task: dict[int, int] = {}
+        for item in failed:
+            per_task[item.task_id] = per_task.get(item.task_id, 0) + 1
+        for owner, count in per_task.items():
+            Task.update(
+                status=Status.QUEUED.value,
+                failed_items=Task.failed_items - count,
+                finished_at=None,
+                updated_at=now,
+            ).where(Task.id == owner).execute()
+        return [
+            (item.id, item.task.stages[item.task.stages.index(item.stage) :]) for item in failed
+        ]

@@ -20,7 +20,13 @@ from services.api.metrics import GatewayMetrics, MetricsResource, RequestMetrics
 from services.api.middleware import BearerAuth, BodyLimit, DatabaseSession, JSONBodies
 from services.api.openapi import OpenAPIResource
 from services.api.resources.links import LinkResource, LinksResource
-from services.api.resources.monitoring import HealthResource, QueuesResource, WorkersResource
+from services.api.resources.monitoring import (
+    DeadLettersResource,
+    HealthResource,
+    QueuesResource,
+    RequeueResource,
+    WorkersResource,
+)
 from services.api.resources.tasks import (
     CancelResource,
     CreateTaskResource,
@@ -112,6 +118,8 @@ def create_app(
     app.add_route("/api/monitoring/workers", WorkersResource(monitor))
     app.add_route("/api/monitoring/queues", QueuesResource(monitor))
     app.add_route("/api/monitoring/health", HealthResource(monitor))
+    app.add_route("/api/monitoring/dead-letters", DeadLettersResource(client))
+    app.add_route("/api/monitoring/dead-letters/requeue", RequeueResource(client, broker))
     app.add_route("/metrics", MetricsResource(metrics))
     app.add_route("/api/openapi.json", OpenAPIResource())
     return app

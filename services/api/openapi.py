@@ -93,16 +93,26 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET", "/api/monitoring/health", "Health of Redis, database and schema", "monitoring",
         200, r.Health, public=True,
     ),
+    Operation(
+        "GET", "/api/monitoring/dead-letters", "Dead letters with their error", "monitoring",
+        200, r.DeadLetters, query=s.DeadLettersQuery, errors=(400, 503),
+    ),
+    Operation(
+        "POST", "/api/monitoring/dead-letters/requeue", "Send dead letters again", "monitoring",
+        200, r.Requeued, body=s.RequeueBody, errors=(400, 411, 413, 415, 503),
+    ),
     Operation("GET", "/metrics", "Prometheus metrics", "monitoring", 200, None, public=True),
     Operation("GET", "/api/openapi.json", "This document", "docs", 200, None, public=True),
 )  # fmt: skip
 
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     s.LinksBody, s.PipelineBody, s.ParsingBody, s.LinkIdsBody, s.HistoryQuery, s.ItemsQuery,
+    s.DeadLettersQuery, s.RequeueBody,
 )  # fmt: skip
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     r.TaskCreated, r.TaskSummary, r.Task, r.CancelledTask, r.TaskPage, r.Item, r.ItemPage,
     r.Retried, r.LinkSummary, r.Link, r.LinksCreated, r.Queues, r.Workers, r.Health, r.Problem,
+    r.DeadLetters, r.Requeued,
 )  # fmt: skip
 
 

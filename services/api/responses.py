@@ -6,7 +6,7 @@ tests check real answers against them. They allow extra members: a view may grow
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -227,6 +227,31 @@ class Workers(Shape):
 
     workers: list[Worker]
     window_s: int
+
+
+class DeadLetter(Shape):
+    """A message Dramatiq gave up on, with the error recorded for its item."""
+
+    id: str
+    queue: str
+    actor: str
+    args: list[Any]
+    item_id: int | None
+    error: str | None
+    dead_at: str
+
+
+class DeadLetters(Shape):
+    """Dead letters, newest first."""
+
+    dead_letters: list[DeadLetter]
+
+
+class Requeued(Shape):
+    """What a requeue sent again."""
+
+    requeued: int
+    skipped: int
 
 
 class Check(Shape):

@@ -120,6 +120,20 @@ class ItemsQuery(Strict):
     offset: int = Field(0, ge=0)
 
 
+class DeadLettersQuery(Strict):
+    """``GET /api/monitoring/dead-letters``: one queue or all, newest first."""
+
+    queue: Literal["parsing", "ai", "notion", "default"] | None = None
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class RequeueBody(Strict):
+    """``POST /api/monitoring/dead-letters/requeue``: the ids to send again, or all."""
+
+    ids: Annotated[list[str], Field(min_length=1, max_length=1000)] | None = None
+    all: bool = False
+
+
 class RequestValidationError(InvalidRequest):
     """An ``InvalidRequest`` that keeps every problem pydantic found, not only the first."""
 

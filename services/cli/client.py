@@ -100,3 +100,20 @@ class GatewayClient:
         """Return the workers seen by Redis."""
         data: dict[str, Any] = self.request("GET", "/api/monitoring/workers")
         return data
+
+    def dead_letters(self, *, queue: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Return dead letters with their recorded error."""
+        params: dict[str, Any] = {"limit": limit}
+        if queue:
+            params["queue"] = queue
+        data = self.request("GET", "/api/monitoring/dead-letters", params=params)
+        letters: list[dict[str, Any]] = data["dead_letters"]
+        return letters
+
+    def requeue(self, ids: list[str] | None) -> dict[str, Any]:
+        """Send dead letters again (``None``: all of them)."""
+        body: dict[str, Any] = {"all": True} if ids is None else {"ids": ids}
+        data: dict[str, Any] = self.request(
+            "POST", "/api/monitoring/dead-letters/requeue", json=body
+        )
+        return data

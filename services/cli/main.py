@@ -230,6 +230,38 @@ def workers(as_json: bool) -> None:
     click.echo(f"{len(rows)} workers alive")
 
 
+@cli.command("dead-letters")
+@click.option("--queue", default=None, help="only this queue")
+@click.option("--requeue", "requeue_ids", multiple=True, help="send this dead letter again")
+@click.option("--requeue-all", is_flag=True, help="send every dead letter again")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def dead_letters(
+    queue: str | None, requeue_ids: tuple[str, ...], requeue_all: bool, as_json: bool
+) -> None:
+    """List messages Dramatiq gave up on, with their error; requeue them."""
+    client = _client()
+    if requeue_ids or requeue_all:
+        result = client.requeue(None if requeue_all else list(requeue_ids))
+        click.echo(f"{result['requeued']} requeued, {result['skipped']} skipped")
+        return
+    letters = client.dead_letters(queue=queue)
+    if as_json:
+        output.emit_json(letters)
+        return
+    rows = [
+        [
+            letter["id"],
+            letter["queue"],
+            letter["actor"],
+            letter.get("item_id"),
+            letter["dead_at"],
+            (letter.get("error") or "")[:70],
+        ]
+        for letter in letters
+    ]
+    click.echo(output.table(["id", "queue", "actor", "item", "dead at", "error"], rows))
+
+
 def main() -> None:
     """Run the command line, turning the project's errors into one clear line."""
     try:

@@ -17,26 +17,17 @@ from dramatiq.brokers.redis import RedisBroker
 from periodiq import cron
 
 from services.scheduler.cleanup import cleanup
+from services.scheduler.tick import first_tick_this_minute
 from shared.monitoring import Monitor
 from shared.reconcile import Reconciler
 from shared.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-TICK_LOCK = "kbm:scheduler:tick:{minute}"
-
 
 def _redis() -> Any:
     broker = dramatiq.get_broker()
     return broker.client if isinstance(broker, RedisBroker) else None
-
-
-def first_tick_this_minute(client: Any, lock_seconds: int, now: float | None = None) -> bool:
-    """Take this minute's tick lock; tell whether this process got it."""
-    if client is None:
-        return True
-    minute = int((now if now is not None else time.time()) // 60)
-    return bool(client.set(TICK_LOCK.format(minute=minute), "1", nx=True, ex=lock_seconds))
 
 
 @dramatiq.actor(queue_name="default", periodic=cron("* * * * *"), max_retries=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -158,7 +159,7 @@ def test_retry_resumes_failed_items_from_the_stage_they_failed_in(
     assert {(run.stage, run.attempts) for run in runs} == {
         ("parse", 1),
         ("enrich", 1),
-        ("publish", 5),
+        ("publish", 1),
     }
     assert len(list(stack.export_dir.glob("*.md"))) == 3
 
@@ -262,3 +263,40 @@ def test_items_whose_messages_redis_lost_are_finished_by_the_scheduler(
     print(
         f"\nrecovered {len(urls)} items after a Redis flush in {time.monotonic() - lost_at:.1f} s"
     )
+
+
+def test_dead_letters_show_their_error_and_requeue_reruns_the_item(
+    stack: Stack, site: PageSite, expected_pages: dict[str, dict[str, str]], db: str, redis_url: str
+) -> None:
+    # Given a page that answers 500 until it is repaired
+    path = f"/flaky/page/{sorted(expected_pages)[41]}"
+    site.broken.add(path)
+    task_id = _submit(stack, [site.url(path)])
+    assert stack.wait_for_task(task_id)["status"] == "failed"
+    kbm = [sys.executable, "-m", "services.cli.main"]
+
+    # When the dead letters are listed
+    listing = subprocess.run(
+        [*kbm, "dead-letters", "--json"], env=stack.env, capture_output=True, text=True, timeout=60
+    )
+    assert listing.returncode == 0, listing.stderr
+    (letter,) = json.loads(listing.stdout)
+    assert (letter["queue"], letter["actor"]) == ("parsing", "parse_item")
+    assert "HTTP 500" in letter["error"]
+
+    # And requeued once the page is repaired
+    site.broken.discard(path)
+    requeue = subprocess.run(
+        [*kbm, "dead-letters", "--requeue", letter["id"]],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert requeue.stdout.strip() == "1 requeued, 0 skipped", requeue.stderr
+
+    # Then the item completes and the dead letter is gone
+    task = stack.wait_for_task(task_id)
+    assert (task["status"], task["completed_items"], task["failed_items"]) == ("completed", 1, 0)
+    with stack.http() as client:
+        assert client.get("/api/monitoring/dead-letters").json()["data"]["dead_letters"] == []

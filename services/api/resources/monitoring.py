@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import dramatiq
 import falcon
+import redis
 
+from services.api.body import read_body
 from services.api.envelope import reply
+from services.api.schemas import DeadLettersQuery, RequeueBody, validate_query
+from shared.deadletters import list_dead_letters, requeue_dead_letters
+from shared.errors import InvalidRequest
 from shared.monitoring import Monitor
 
 
@@ -48,3 +54,31 @@ class HealthResource:
         health = self.monitor.health()
         healthy = health["status"] == "healthy"
         reply(resp, health, 200 if healthy else 503, success=healthy)
+
+
+class DeadLettersResource:
+    """``GET /api/monitoring/dead-letters``: dead letters with their recorded error."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Answer the dead letters of one queue or of all, newest first."""
+        query = validate_query(DeadLettersQuery, req.params)
+        letters = list_dead_letters(self.client, queue=query.queue, limit=query.limit)
+        reply(resp, {"dead_letters": letters})
+
+
+class RequeueResource:
+    """``POST /api/monitoring/dead-letters/requeue``: send dead letters again."""
+
+    def __init__(self, client: redis.Redis, broker: dramatiq.Broker) -> None:
+        self.client = client
+        self.broker = broker
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Send the chosen dead letters (or all) again; stage messages reopen their item."""
+        body = read_body(req, RequeueBody)
+        if not body.all and not body.ids:
+            raise InvalidRequest("ids", 'give the ids to requeue, or "all": true')
+        reply(resp, requeue_dead_letters(self.client, self.broker, None if body.all else body.ids))
