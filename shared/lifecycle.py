@@ -8,6 +8,7 @@ counters always equal its items' statuses.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -102,12 +103,16 @@ def start_stage(
     *,
     lease_seconds: float | None = None,
     max_deliveries: int | None = None,
+    worker: str | None = None,
+    worker_alive: Callable[[str], bool] | None = None,
 ) -> StartDecision:
     """Record that a worker starts ``stage`` of an item, unless it must not run.
 
     A message is skipped when its item is finished or cancelled, when the stage already
-    completed (a duplicate delivery), or when another worker started the stage less than
-    ``lease_seconds`` ago (its time limit: a live worker ends or fails by then). Past
+    completed (a duplicate delivery), or when another worker runs the stage: its worker
+    process still sends heartbeats (``worker_alive``), or, when the worker is unknown, it
+    started less than ``lease_seconds`` ago (its time limit: a live worker ends or fails by
+    then). A stage whose worker died is taken over at once. Past
     ``max_deliveries`` starts of one stage the item fails: a page that kills its worker
     must not loop forever.
     """
@@ -125,11 +130,8 @@ def start_stage(
         if run.status == Status.COMPLETED:
             return StartDecision(False, f"stage {stage} of item {item_id} is already done")
         now = utcnow()
-        if (
-            lease_seconds is not None
-            and run.status == Status.RUNNING
-            and run.started_at is not None
-            and (now - run.started_at).total_seconds() < lease_seconds
+        if run.status == Status.RUNNING and _running_elsewhere(
+            run, now, lease_seconds, worker_alive
         ):
             return StartDecision(False, f"stage {stage} of item {item_id} is running elsewhere")
         if max_deliveries is not None and run.attempts >= max_deliveries:
@@ -141,6 +143,7 @@ def start_stage(
             attempts=StageRun.attempts + 1,
             started_at=now,
             finished_at=None,
+            worker=worker,
         ).where(StageRun.id == run.id).execute()
         TaskItem.update(
             status=Status.RUNNING.value,
@@ -153,6 +156,19 @@ def start_stage(
             (Task.id == task.id) & (Task.status.in_([Status.PENDING.value, Status.QUEUED.value]))
         ).execute()
         return StartDecision(True, attempt=run.attempts + 1)
+
+
+def _running_elsewhere(
+    run: StageRun,
+    now: datetime,
+    lease_seconds: float | None,
+    worker_alive: Callable[[str], bool] | None,
+) -> bool:
+    if run.worker and worker_alive is not None:
+        return worker_alive(run.worker)
+    if lease_seconds is None or run.started_at is None:
+        return False
+    return (now - run.started_at).total_seconds() < lease_seconds
 
 
 def _record_final_failure(item: TaskItem, stage: str, error: str, now: datetime) -> None:

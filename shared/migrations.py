@@ -17,7 +17,7 @@ from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as run_migrations
 
 from shared.db import database, is_postgres
-from shared.models import ALL_MODELS, BaseModel, Content, Enrichment, Publication
+from shared.models import ALL_MODELS, BaseModel, Content, Enrichment, Publication, StageRun
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,9 @@ def _structure_usage_and_progress(db: Database) -> None:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create tables", _create_tables),
     Migration(2, "article structure, AI cost, publishing progress", _structure_usage_and_progress),
+    Migration(
+        3, "worker running each stage", lambda db: _add_missing_columns(db, StageRun, ["worker"])
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

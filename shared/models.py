@@ -208,6 +208,8 @@ class StageRun(BaseModel):
     started_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
     duration_ms = IntegerField(null=True)
+    #: The broker id (Dramatiq heartbeat member) of the worker process running the stage.
+    worker = CharField(max_length=64, null=True)
 
     class Meta:
         indexes = ((("item", "stage"), True),)

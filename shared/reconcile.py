@@ -5,8 +5,9 @@ message of every item whose current stage is overdue:
 
 - ``pending`` items older than the grace period: their task's rows were committed but the
   process died before sending (or Redis refused) — messages are sent after commit;
-- ``running`` stages older than the stage's time limit plus grace: the worker died (a live
-  one ends or fails the stage within its time limit);
+- ``running`` stages whose worker process stopped sending heartbeats, after the grace
+  period, or older than the stage's time limit plus grace (a live worker ends or fails the
+  stage within its time limit);
 - ``queued`` stages older than the grace period while their queue is empty (Redis lost its
   data, or a message was dropped), or older than ``RECONCILE_QUEUED_AFTER`` otherwise.
 
@@ -15,7 +16,8 @@ the extra message. Then tasks whose counters disagree with their items are corre
 tasks whose items are all finished are finished.
 
 Recovery bound: an item stranded at any moment is running again within one tick (60 s)
-plus its grace period (30 s) — plus the stage's time limit when it was running.
+plus its grace period (30 s) — plus Dramatiq's heartbeat timeout when its worker died
+while running it (the stage's time limit when the worker is unknown).
 """
 
 from __future__ import annotations
@@ -77,11 +79,13 @@ class Reconciler:
         settings: Settings,
         *,
         queue_is_empty: Callable[[str], bool],
+        worker_alive: Callable[[str], bool] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.broker = broker
         self.settings = settings
         self.queue_is_empty = queue_is_empty
+        self.worker_alive = worker_alive
         self.clock = clock
         self.grace = timedelta(seconds=settings.reconcile_grace)
 
@@ -126,19 +130,11 @@ class Reconciler:
         for stage_name in ("parse", "enrich", "publish"):
             limit = timedelta(seconds=self.settings.stage_timeout(get_stage(stage_name).queue))
             cutoff = now - limit - self.grace
-            runs = list(
-                StageRun.select(StageRun, TaskItem, Task)
-                .join(TaskItem)
-                .join(Task)
-                .where(
-                    (StageRun.stage == stage_name)
-                    & (StageRun.status == Status.RUNNING.value)
-                    & (StageRun.started_at < cutoff)
-                    & (TaskItem.status == Status.RUNNING.value)
-                    & (TaskItem.stage == stage_name)
-                )
-                .limit(BATCH_LIMIT)
-            )
+            runs = [
+                run
+                for run in self._running_since(stage_name, now - self.grace)
+                if (run.started_at is not None and run.started_at < cutoff) or self._owner_dead(run)
+            ]
             for run in runs:
                 # Hand the stage back to the queue only if nobody restarted it meanwhile.
                 released = (
@@ -158,6 +154,28 @@ class Reconciler:
                 _send(self.broker, run.item, run.item.task)
                 report.running_resent += 1
                 report.resent_items.append(run.item.id)
+
+    def _running_since(self, stage_name: str, cutoff: datetime) -> list[StageRun]:
+        return list(
+            StageRun.select(StageRun, TaskItem, Task)
+            .join(TaskItem)
+            .join(Task)
+            .where(
+                (StageRun.stage == stage_name)
+                & (StageRun.status == Status.RUNNING.value)
+                & (StageRun.started_at < cutoff)
+                & (TaskItem.status == Status.RUNNING.value)
+                & (TaskItem.stage == stage_name)
+            )
+            .limit(BATCH_LIMIT)
+        )
+
+    def _owner_dead(self, run: StageRun) -> bool:
+        """Tell whether the worker process that started ``run`` stopped sending heartbeats."""
+        worker: str | None = run.worker
+        if not worker or self.worker_alive is None:
+            return False
+        return not self.worker_alive(worker)
 
     def _queued(self, report: ReconcileReport) -> None:
         now = self.clock()

@@ -18,6 +18,7 @@ from periodiq import cron
 
 from services.scheduler.cleanup import cleanup
 from services.scheduler.tick import first_tick_this_minute
+from shared.middleware.tracking import worker_liveness
 from shared.monitoring import Monitor
 from shared.reconcile import Reconciler
 from shared.settings import get_settings
@@ -53,7 +54,13 @@ def _queue_is_empty(queue: str) -> bool:
 @dramatiq.actor(queue_name="default", max_retries=0, time_limit=170_000)
 def reconcile_items() -> dict[str, int]:
     """Send again every item whose stage is overdue; finish finished tasks."""
-    report = Reconciler(dramatiq.get_broker(), get_settings(), queue_is_empty=_queue_is_empty).run()
+    broker = dramatiq.get_broker()
+    report = Reconciler(
+        broker,
+        get_settings(),
+        queue_is_empty=_queue_is_empty,
+        worker_alive=worker_liveness(broker),
+    ).run()
     return {
         "pending_sent": report.pending_sent,
         "running_resent": report.running_resent,

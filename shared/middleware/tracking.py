@@ -9,10 +9,13 @@ by itself, with the rules ``Retries`` applies, whether a failure is final.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 import dramatiq
 from dramatiq.broker import MessageProxy
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware, SkipMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
@@ -48,6 +51,19 @@ def is_final_failure(
     return max_retries is not None and retries >= max_retries
 
 
+def worker_liveness(broker: dramatiq.Broker) -> Callable[[str], bool] | None:
+    """Return a check of whether a worker process still sends heartbeats, if knowable."""
+    if not isinstance(broker, RedisBroker):
+        return None
+    client, timeout_ms = broker.client, broker.heartbeat_timeout
+
+    def alive(worker: str) -> bool:
+        last = client.zscore(f"{broker.namespace}:__heartbeats__", worker)
+        return last is not None and time.time() * 1000 - float(last) < timeout_ms
+
+    return alive
+
+
 class ItemTracking(Middleware):
     """Move task items through their stages as their messages run."""
 
@@ -66,6 +82,8 @@ class ItemTracking(Middleware):
             stage.name,
             lease_seconds=(time_limit_ms / 1000 + self.grace_seconds) if time_limit_ms else None,
             max_deliveries=self.max_deliveries,
+            worker=getattr(broker, "broker_id", None),
+            worker_alive=worker_liveness(broker),
         )
         if not decision.run:
             logger.info("skipping %s: %s", message, decision.reason)

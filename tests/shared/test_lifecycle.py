@@ -181,3 +181,20 @@ def test_the_poison_guard_fails_an_item_whose_stage_keeps_being_delivered(
     assert item.error == "parse: gave up after 3 deliveries (the stage never finished)"
     task = Task.get_by_id(task.id)
     assert (task.status, task.failed_items) == ("failed", 1)
+
+
+def test_a_stage_whose_worker_died_is_taken_over_at_once_and_a_live_ones_is_not(
+    service: TaskService,
+) -> None:
+    task = _task(service, count=1)
+    (item,) = _items(task)
+    assert lifecycle.start_stage(item.id, "parse", worker="w1", lease_seconds=60).run
+    alive = lifecycle.start_stage(
+        item.id, "parse", worker="w2", lease_seconds=60, worker_alive=lambda w: True
+    )
+    assert not alive.run
+    dead = lifecycle.start_stage(
+        item.id, "parse", worker="w2", lease_seconds=60, worker_alive=lambda w: False
+    )
+    assert dead.run
+    assert StageRun.get(item=item.id, stage="parse").worker == "w2"

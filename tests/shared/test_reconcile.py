@@ -107,3 +107,21 @@ def test_counters_that_disagree_with_the_items_are_corrected_and_the_task_finish
         2,
         True,
     )
+
+
+def test_a_stage_whose_worker_stopped_sending_heartbeats_is_sent_again_after_the_grace(
+    broker: StubBroker, settings: Settings
+) -> None:
+    _task(broker, count=2)
+    dead, alive = TaskItem.select().order_by(TaskItem.id)
+    assert lifecycle.start_stage(dead.id, "parse", worker="worker-dead").run
+    assert lifecycle.start_stage(alive.id, "parse", worker="worker-alive").run
+    reconciler = Reconciler(
+        broker,
+        settings,
+        queue_is_empty=lambda queue: False,
+        worker_alive=lambda worker: worker == "worker-alive",
+        clock=lambda: utcnow() + timedelta(seconds=settings.reconcile_grace + 5),
+    )
+    report = reconciler.run()
+    assert (report.running_resent, report.resent_items) == (1, [dead.id])
