@@ -74,3 +74,27 @@ class RateLimited(RetryableError):
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = max(0.0, retry_after)
+
+
+#: Seconds to wait before retrying a message that met an infrastructure outage.
+OUTAGE_RETRY_SECONDS = 5.0
+
+
+def outage_wait(exception: BaseException) -> float | None:
+    """Return how long to wait before a retry that must not use up an attempt, if any.
+
+    A remote API's rate limit, or our own database or Redis being unreachable, says
+    nothing about the item: the message waits and tries again without spending one of
+    its retries. Anything else returns ``None`` and is retried on the normal schedule.
+    """
+    if isinstance(exception, RateLimited):
+        return exception.retry_after
+    # Imported here: the error tree must not depend on the drivers at import time.
+    import peewee
+    import redis
+
+    if isinstance(exception, peewee.OperationalError | peewee.InterfaceError):
+        return OUTAGE_RETRY_SECONDS
+    if isinstance(exception, redis.ConnectionError | redis.TimeoutError):
+        return OUTAGE_RETRY_SECONDS
+    return None

@@ -9,7 +9,7 @@ import dramatiq
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
-from shared.errors import RateLimited
+from shared.errors import outage_wait
 
 
 class RetrySchedule(Middleware):
@@ -35,11 +35,12 @@ class RetrySchedule(Middleware):
         if exception is None:
             return
         retry = int(message.options.get("retries", 0))
-        if isinstance(exception, RateLimited):
-            # Waiting for a rate limit is not a failed attempt: step the counter back by
-            # one so that Retries' increment leaves it where it was.
+        wait = outage_wait(exception)
+        if wait is not None:
+            # Waiting for a rate limit or an outage is not a failed attempt: step the
+            # counter back by one so that Retries' increment leaves it where it was.
             message.options["retries"] = retry - 1
-            delay = int(exception.retry_after * 1000)
+            delay = int(wait * 1000)
             message.options["min_backoff"] = delay / 2 ** max(retry - 1, 0)
             message.options["max_backoff"] = max(delay, 1)
             return

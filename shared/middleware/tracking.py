@@ -20,7 +20,7 @@ from dramatiq.middleware import Middleware, SkipMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from shared import lifecycle
-from shared.errors import RateLimited
+from shared.errors import outage_wait
 from shared.pipeline import stage_of_actor
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def is_final_failure(
     actor: dramatiq.Actor[Any, Any], message: MessageProxy, exception: BaseException
 ) -> bool:
     """Tell whether ``Retries`` will give up on this message (the same rules it applies)."""
-    if isinstance(exception, RateLimited):
+    if outage_wait(exception) is not None:
         return False
     throws = message.options.get("throws") or actor.options.get("throws")
     if throws and isinstance(exception, throws):

@@ -18,7 +18,7 @@ import redis
 import yaml
 
 from shared.models import Content, Enrichment, Publication, StageRun, TaskItem
-from tests.e2e.conftest import PageSite, Stack
+from tests.stack import PageSite, Stack
 
 pytestmark = pytest.mark.e2e
 
