@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help dev test lint format up clean bench eval-extract
+.PHONY: help dev test chaos lint format up clean bench eval-extract
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -20,6 +20,9 @@ dev: $(STAMP) ## create .venv with every service and the dev tools (.venv/bin/kb
 
 test: $(STAMP) ## run the tests (needs PostgreSQL and Redis on their standard ports)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+chaos: $(STAMP) ## kill workers, flush Redis, restart PostgreSQL mid-run: nothing lost, nothing twice
+	$(BIN)/pytest -m chaos tests/chaos -s $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
