@@ -7,6 +7,7 @@ calls :func:`setup` before it imports the actors, so nothing connects at import 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import dramatiq
@@ -14,10 +15,13 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware, Retries
+from dramatiq.middleware.prometheus import DB_PATH as PROMETHEUS_DB
+from dramatiq.middleware.prometheus import Prometheus
 from periodiq import PeriodiqMiddleware
 
 from shared.db import bind_database
 from shared.middleware.db import DatabaseConnection
+from shared.middleware.metrics import StageMetrics
 from shared.middleware.retries import RetrySchedule
 from shared.middleware.tracking import ItemTracking
 from shared.pipeline import QUEUES
@@ -44,6 +48,8 @@ def _install(broker: dramatiq.Broker, settings: Settings) -> None:
     broker.add_middleware(database, before=broker.middleware[0].__class__)
     broker.add_middleware(tracking, after=Retries)
     broker.add_middleware(schedule, after=ItemTracking)
+    # Last in the list, so its after-hook sees the message before Retries changes it.
+    broker.add_middleware(StageMetrics())
     # Every process that declares a periodic actor needs it, before the actor.
     broker.add_middleware(PeriodiqMiddleware(skip_delay=30))
     for queue in QUEUES:
@@ -65,12 +71,21 @@ def build_broker(settings: Settings, *, stub: bool = False) -> dramatiq.Broker:
             heartbeat_timeout=settings.heartbeat_timeout_ms,
             maintenance_chance=settings.maintenance_chance,
         )
+        # Dramatiq's metrics (messages, errors, retries, durations) served on 9191 by the
+        # worker command; the gateway's broker only sends, so it never serves them.
+        broker.add_middleware(Prometheus())
     _install(broker, settings)
     return broker
 
 
 def setup(settings: Settings | None = None, **kwargs: Any) -> dramatiq.Broker:
-    """Read settings, bind the database and install the broker as Dramatiq's global one."""
+    """Read settings, bind the database and install the broker as Dramatiq's global one.
+
+    This is the worker commands' entry point (``dramatiq shared.broker:setup …``): it
+    also points ``prometheus_client`` at Dramatiq's multiprocess folder before any module
+    imports it, so the project's worker metrics are served with Dramatiq's on 9191.
+    """
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", PROMETHEUS_DB)
     settings = settings or get_settings()
     bind_database(settings.database_url)
     broker = build_broker(settings, **kwargs)

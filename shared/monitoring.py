@@ -15,13 +15,17 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import redis
+from peewee import fn
 
 from shared.db import database
 from shared.migrations import pending_versions
+from shared.models import Task, TaskItem
 from shared.pipeline import QUEUES
 
 logger = logging.getLogger(__name__)
 
+#: Redis key holding when the reconciler last finished a run (Unix time, seconds).
+RECONCILER_LAST_RUN = "kbm:reconciler:last_run"
 #: A worker whose last heartbeat is older than this is not listed (Dramatiq's own timeout).
 HEARTBEAT_WINDOW_S = 60
 #: Keys SCAN looks at per call: a few round trips even with many keys, never a long block.
@@ -153,3 +157,15 @@ class Monitor:
 def _select_one() -> None:
     with database.connection_context():
         database.execute_sql("SELECT 1")
+
+
+def pipeline_counts() -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+    """Return items counted by (stage, status) and tasks counted by status."""
+    with database.connection_context():
+        items: Any = (
+            TaskItem.select(TaskItem.stage, TaskItem.status, fn.COUNT(TaskItem.id))
+            .group_by(TaskItem.stage, TaskItem.status)
+            .tuples()
+        )
+        tasks: Any = Task.select(Task.status, fn.COUNT(Task.id)).group_by(Task.status).tuples()
+        return {(stage, status): count for stage, status, count in items}, dict(tasks)

@@ -33,6 +33,14 @@ PAGES = SHARED_DATA / "pages"
 KBM = [sys.executable, "-m", "services.cli.main"]
 
 
+def worker_argv(service: str, processes: int, threads: int) -> list[str]:
+    """Return ``kbm worker SERVICE`` with its own metrics port (one per command per host)."""
+    return [
+        *KBM, "worker", service, "-p", str(processes), "-t", str(threads),
+        "--metrics-port", str(free_port()),
+    ]  # fmt: skip
+
+
 def load_expected() -> dict[str, dict[str, str]]:
     """Return the benchmark's expected article text per page id (skip when absent)."""
     if not (PAGES / "expected.json").exists():

@@ -7,7 +7,15 @@ refusal to start when the gateway would be reachable beyond loopback without ``A
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Any
+
+# Every gunicorn worker process counts requests on its own: prometheus_client's
+# multiprocess mode adds them up at scrape time. It is chosen when prometheus_client is
+# first imported, so the folder is set before the app (and its metrics) are imported.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="kbm-gateway-metrics-"))
+
+from prometheus_client import multiprocess
 
 from services.api.app import configured_token, refuse_open_bind
 from shared.errors import ConfigurationError
@@ -49,3 +57,8 @@ def on_starting(server: Any) -> None:
             refuse_open_bind(_host_of(address), configured_token(_settings) is not None)
     except ConfigurationError as ex:
         raise SystemExit(f"gateway: {ex}") from None
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a finished worker's live gauges from the shared metrics."""
+    multiprocess.mark_process_dead(worker.pid)

@@ -8,6 +8,7 @@ Prometheus scrapes, so they are never stale and cost nothing between scrapes.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 
@@ -15,9 +16,10 @@ import falcon
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from shared.monitoring import Monitor
+from shared.monitoring import RECONCILER_LAST_RUN, Monitor, pipeline_counts
 
 logger = logging.getLogger(__name__)
 
@@ -56,25 +58,73 @@ class QueueDepthCollector(Collector):
         yield gauge
 
 
+class StateCollector(Collector):
+    """Collect items by stage and status, tasks by status, live workers and the reconciler."""
+
+    def __init__(self, monitor: Monitor) -> None:
+        self.monitor = monitor
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield what PostgreSQL and Redis say now; skip a part that cannot be read."""
+        try:
+            items, tasks = pipeline_counts()
+        except Exception as ex:  # a scrape must still answer when the database is down
+            logger.warning("metrics: reading item counts failed: %r", ex)
+        else:
+            gauge = GaugeMetricFamily(
+                "kbm_items", "Task items by current stage and status.", labels=["stage", "status"]
+            )
+            for (stage, status), count in sorted(items.items()):
+                gauge.add_metric([stage, status], count)
+            yield gauge
+            gauge = GaugeMetricFamily("kbm_tasks", "Tasks by status.", labels=["status"])
+            for status, count in sorted(tasks.items()):
+                gauge.add_metric([status], count)
+            yield gauge
+        try:
+            workers = self.monitor.workers()["workers"]
+            last_run = self.monitor.client.get(RECONCILER_LAST_RUN)
+        except Exception as ex:
+            logger.warning("metrics: reading workers failed: %r", ex)
+            return
+        alive = sum(1 for worker in workers if not worker.get("gateway"))
+        yield GaugeMetricFamily(
+            "kbm_workers_alive", "Broker processes with a heartbeat in the last minute.", alive
+        )
+        if last_run is not None:
+            yield GaugeMetricFamily(
+                "kbm_reconciler_last_run_timestamp_seconds",
+                "When the reconciler last finished a run (Unix time).",
+                float(last_run),
+            )
+
+
 class GatewayMetrics:
     """The gateway's registry and its request metrics."""
 
     def __init__(self, monitor: Monitor) -> None:
         # A registry per app, not the global one: each app (and test) counts on its own.
+        # Under gunicorn (PROMETHEUS_MULTIPROC_DIR set by its config) every worker process
+        # writes its counts to the shared folder, and a scrape adds them all up.
         self.registry = CollectorRegistry()
+        multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        own = None if multiprocess_dir else self.registry
+        if multiprocess_dir:
+            MultiProcessCollector(self.registry, path=multiprocess_dir)
         self.requests = Counter(
             "kbm_gateway_requests",
             "HTTP requests answered by the gateway.",
             ["method", "route", "status"],
-            registry=self.registry,
+            registry=own,
         )
         self.latency = Histogram(
             "kbm_gateway_request_duration_seconds",
             "Time to answer an HTTP request.",
             ["method", "route"],
-            registry=self.registry,
+            registry=own,
         )
         self.registry.register(QueueDepthCollector(monitor))
+        self.registry.register(StateCollector(monitor))
 
     def exposition(self) -> bytes:
         """Return every metric in the Prometheus text format."""

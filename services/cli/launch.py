@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ SERVICES: dict[str, tuple[str, str]] = {
 #: Queue names are accepted too, as the original ``start_workers.py --queue parsing``.
 QUEUE_TO_SERVICE = {queue: service for service, (queue, _) in SERVICES.items()}
 
+DEFAULT_METRICS_PORT = 9191
 GUNICORN_CONF = Path(__file__).resolve().parents[1] / "api" / "gunicorn.conf.py"
 
 
@@ -32,6 +35,14 @@ class Command:
     name: str
     argv: list[str]
     env: dict[str, str]
+    #: Folders emptied before the process starts (metrics of a previous run).
+    fresh_dirs: tuple[str, ...] = ()
+
+    def prepare(self) -> None:
+        """Empty the folders this command must start with."""
+        for folder in self.fresh_dirs:
+            shutil.rmtree(folder, ignore_errors=True)
+            os.makedirs(folder, exist_ok=True)
 
 
 def service_name(name: str) -> str:
@@ -45,9 +56,18 @@ def service_name(name: str) -> str:
 
 
 def worker_command(
-    service: str, settings: Settings, *, processes: int | None = None, threads: int | None = None
+    service: str,
+    settings: Settings,
+    *,
+    processes: int | None = None,
+    threads: int | None = None,
+    metrics_port: int | None = None,
 ) -> Command:
-    """Return the ``dramatiq`` command that runs one service's workers."""
+    """Return the ``dramatiq`` command that runs one service's workers.
+
+    Its metrics are served on ``metrics_port`` (Dramatiq's 9191 by default): each worker
+    command on one host needs its own port and its own multiprocess folder.
+    """
     queue, module = SERVICES[service_name(service)]
     argv = [
         sys.executable,
@@ -67,7 +87,17 @@ def worker_command(
     ]
     # The consumer's idle poll interval: Dramatiq's 1 s default adds ~0.4 s per stage.
     env = {"dramatiq_worker_timeout": str(settings.worker_poll_ms)}
-    return Command(f"worker-{service_name(service)}", argv, env)
+    # Dramatiq's own variable names, lower-case as it reads them.
+    port = metrics_port or int(os.environ.get("dramatiq_prom_port", DEFAULT_METRICS_PORT))  # noqa: SIM112
+    folder = os.environ.get("dramatiq_prom_db") or str(  # noqa: SIM112
+        Path(tempfile.gettempdir()) / "kbm-metrics" / f"{service_name(service)}-{port}"
+    )
+    env |= {
+        "dramatiq_prom_port": str(port),
+        "dramatiq_prom_db": folder,
+        "PROMETHEUS_MULTIPROC_DIR": folder,
+    }
+    return Command(f"worker-{service_name(service)}", argv, env, fresh_dirs=(folder,))
 
 
 def scheduler_command() -> Command:
@@ -95,6 +125,7 @@ def api_command(settings: Settings, *, workers: int | None = None) -> Command:
 
 def exec_command(command: Command) -> None:
     """Replace this process with ``command`` (what a container's entry point wants)."""
+    command.prepare()
     os.execvpe(command.argv[0], command.argv, {**os.environ, **command.env})
 
 
@@ -112,6 +143,7 @@ def run_together(commands: list[Command], *, grace: float = 20.0) -> int:
     signal.signal(signal.SIGHUP, stop)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     for command in commands:
+        command.prepare()
         print(f"starting {command.name}: {' '.join(command.argv[2:])}", flush=True)
         processes[command.name] = subprocess.Popen(
             command.argv, env={**os.environ, **command.env}, start_new_session=True

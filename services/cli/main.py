@@ -62,9 +62,14 @@ def api(workers: int | None) -> None:
 @click.argument("service", type=click.Choice(list(launch.SERVICES) + list(launch.QUEUE_TO_SERVICE)))
 @click.option("--processes", "-p", type=int, default=None, help="worker processes (WORKER_COUNT_*)")
 @click.option("--threads", "-t", type=int, default=None, help="threads per process")
-def worker(service: str, processes: int | None, threads: int | None) -> None:
+@click.option("--metrics-port", type=int, default=None, help="Prometheus port (default 9191)")
+def worker(
+    service: str, processes: int | None, threads: int | None, metrics_port: int | None
+) -> None:
     """Run one service's Dramatiq workers on its queue."""
-    command = launch.worker_command(service, _settings(), processes=processes, threads=threads)
+    command = launch.worker_command(
+        service, _settings(), processes=processes, threads=threads, metrics_port=metrics_port
+    )
     launch.exec_command(command)
 
 
@@ -85,8 +90,10 @@ def up(no_migrate: bool) -> None:
 
         bind_database(settings.database_url)
         run_migrations()
+    # One metrics port per worker command on this host: 9191, 9192, …
     commands = [launch.api_command(settings), launch.scheduler_command()] + [
-        launch.worker_command(service, settings) for service in launch.SERVICES
+        launch.worker_command(service, settings, metrics_port=launch.DEFAULT_METRICS_PORT + n)
+        for n, service in enumerate(launch.SERVICES)
     ]
     click.echo(f"gateway on http://{settings.api_host}:{settings.api_port}; Ctrl-C stops all")
     sys.exit(launch.run_together(commands))

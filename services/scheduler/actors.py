@@ -15,11 +15,12 @@ from typing import Any
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from periodiq import cron
+from prometheus_client import Counter
 
 from services.scheduler.cleanup import cleanup
 from services.scheduler.tick import first_tick_this_minute
 from shared.middleware.tracking import worker_liveness
-from shared.monitoring import Monitor
+from shared.monitoring import RECONCILER_LAST_RUN, Monitor
 from shared.reconcile import Reconciler
 from shared.settings import get_settings
 
@@ -31,13 +32,20 @@ def _redis() -> Any:
     return broker.client if isinstance(broker, RedisBroker) else None
 
 
+TICKS = Counter(
+    "kbm_scheduler_ticks", "Scheduler ticks: ran, or skipped (another ran).", ["outcome"]
+)
+
+
 @dramatiq.actor(queue_name="default", periodic=cron("* * * * *"), max_retries=0)
 def tick() -> None:
     """Start this minute's housekeeping, once however many schedulers run."""
     settings = get_settings()
     if not first_tick_this_minute(_redis(), settings.scheduler_lock_seconds):
         logger.info("tick: another scheduler already ticked this minute")
+        TICKS.labels("skipped").inc()
         return
+    TICKS.labels("ran").inc()
     reconcile_items.send()
     if int(time.time() // 60) % 60 == 0:  # hourly
         cleanup_old.send()
@@ -61,6 +69,9 @@ def reconcile_items() -> dict[str, int]:
         queue_is_empty=_queue_is_empty,
         worker_alive=worker_liveness(broker),
     ).run()
+    client = _redis()
+    if client is not None:
+        client.set(RECONCILER_LAST_RUN, f"{time.time():.3f}")
     return {
         "pending_sent": report.pending_sent,
         "running_resent": report.running_resent,

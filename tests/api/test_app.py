@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -57,6 +58,8 @@ def test_building_the_app_connects_to_nothing(settings: Settings) -> None:
 
 def _conf(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, object]:
     monkeypatch.delenv("API_TOKEN", raising=False)
+    # The config points prometheus_client at a multiprocess folder: keep it to this test.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(Path(tempfile.mkdtemp())))
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return runpy.run_path(str(CONF))

@@ -11,7 +11,16 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import REDIS_URL
-from tests.stack import KBM, PageSite, Stack, load_expected, running_stack, serve_pages, stack_env
+from tests.stack import (
+    KBM,
+    PageSite,
+    Stack,
+    load_expected,
+    running_stack,
+    serve_pages,
+    stack_env,
+    worker_argv,
+)
 
 CHAOS_SETTINGS = {
     "PARSING_TIMEOUT": "15",
@@ -44,10 +53,10 @@ def chaos_stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     root = tmp_path_factory.mktemp("chaos")
     commands = {
         "api": [*KBM, "api"],
-        "parser": [*KBM, "worker", "parser", "--processes", "2", "--threads", "4"],
-        "ai": [*KBM, "worker", "ai", "--processes", "1", "--threads", "4"],
-        "notion": [*KBM, "worker", "notion", "--processes", "1", "--threads", "4"],
-        "default": [*KBM, "worker", "default", "--processes", "1", "--threads", "2"],
+        "parser": worker_argv("parser", 2, 4),
+        "ai": worker_argv("ai", 1, 4),
+        "notion": worker_argv("notion", 1, 4),
+        "default": worker_argv("default", 1, 2),
         "scheduler": [*KBM, "scheduler"],
     }
     env = stack_env(database_url, REDIS_URL, root, **CHAOS_SETTINGS)

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.stack import PageSite, Stack
+from tests.stack import PageSite, Stack, worker_argv
 
 pytestmark = pytest.mark.chaos
 
@@ -195,7 +195,7 @@ def test_a_page_that_kills_its_worker_fails_after_the_delivery_limit_and_the_res
     poison = urls[0].removeprefix(site.base_url).split("?")[0]
     kills: list[float] = []
     single = chaos_stack.commands["parser"]
-    chaos_stack.commands["parser"] = [*single[:-4], "--processes", "1", "--threads", "1"]
+    chaos_stack.commands["parser"] = worker_argv("parser", 1, 1)
     _restart(chaos_stack, signal.SIGTERM, ("parser",))
 
     def crash(path: str) -> None:

@@ -23,7 +23,18 @@ def test_a_worker_command_runs_dramatiq_with_the_setup_callable_on_its_queue() -
     assert command.argv[command.argv.index("--queues") + 1] == "parsing"
     assert command.argv[command.argv.index("--processes") + 1] == "5"
     assert command.argv[command.argv.index("--threads") + 1] == "2"
-    assert command.env == {"dramatiq_worker_timeout": "50"}
+    assert command.env["dramatiq_worker_timeout"] == "50"
+    assert command.env["dramatiq_prom_port"] == "9191"
+    assert command.env["dramatiq_prom_db"] == command.env["PROMETHEUS_MULTIPROC_DIR"]
+    assert command.fresh_dirs == (command.env["dramatiq_prom_db"],)
+
+
+def test_worker_commands_on_one_host_get_their_own_metrics_port_and_folder() -> None:
+    settings = Settings.from_env(_env_file=None)
+    parser = worker_command("parser", settings, metrics_port=9191)
+    notion = worker_command("notion", settings, metrics_port=9193)
+    assert parser.env["dramatiq_prom_port"] != notion.env["dramatiq_prom_port"]
+    assert parser.env["dramatiq_prom_db"] != notion.env["dramatiq_prom_db"]
 
 
 def test_queue_names_are_accepted_like_the_original_start_workers_script() -> None:

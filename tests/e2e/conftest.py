@@ -7,7 +7,16 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import REDIS_URL
-from tests.stack import KBM, PageSite, Stack, load_expected, running_stack, serve_pages, stack_env
+from tests.stack import (
+    KBM,
+    PageSite,
+    Stack,
+    load_expected,
+    running_stack,
+    serve_pages,
+    stack_env,
+    worker_argv,
+)
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +38,9 @@ def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     root = tmp_path_factory.mktemp("stack")
     commands = {
         "api": [*KBM, "api"],
-        "parser": [*KBM, "worker", "parser", "--processes", "1", "--threads", "4"],
-        "ai": [*KBM, "worker", "ai", "--processes", "1", "--threads", "2"],
-        "notion": [*KBM, "worker", "notion", "--processes", "1", "--threads", "2"],
+        "parser": worker_argv("parser", 1, 4),
+        "ai": worker_argv("ai", 1, 2),
+        "notion": worker_argv("notion", 1, 2),
     }
     with running_stack(stack_env(database_url, REDIS_URL, root), commands, root) as running:
         yield running

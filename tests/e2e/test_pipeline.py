@@ -18,7 +18,7 @@ import redis
 import yaml
 
 from shared.models import Content, Enrichment, Publication, StageRun, TaskItem
-from tests.stack import PageSite, Stack
+from tests.stack import PageSite, Stack, worker_argv
 
 pytestmark = pytest.mark.e2e
 
@@ -245,7 +245,7 @@ def test_items_whose_messages_redis_lost_are_finished_by_the_scheduler(
         )
         for argv in (
             [sys.executable, "-m", "services.cli.main", "scheduler"],
-            [sys.executable, "-m", "services.cli.main", "worker", "default", "-p", "1", "-t", "2"],
+            worker_argv("default", 1, 2),
         )
     ]
     try:
