@@ -60,6 +60,10 @@ class InvalidRequest(PermanentError):
         self.reason = message
 
 
+class TooManyOpenTasks(PermanentError):
+    """A caller already has as many unfinished tasks as it may (``API_MAX_OPEN_TASKS``)."""
+
+
 class Conflict(PermanentError):
     """The request cannot apply to the current state (e.g. retrying a running task)."""
 

@@ -17,7 +17,15 @@ from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as run_migrations
 
 from shared.db import database, is_postgres
-from shared.models import ALL_MODELS, BaseModel, Content, Enrichment, Publication, StageRun
+from shared.models import (
+    ALL_MODELS,
+    BaseModel,
+    Content,
+    Enrichment,
+    Publication,
+    StageRun,
+    Task,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +72,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         3, "worker running each stage", lambda db: _add_missing_columns(db, StageRun, ["worker"])
     ),
+    Migration(4, "task owner", lambda db: _add_missing_columns(db, Task, ["owner"])),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -160,6 +160,8 @@ class Task(BaseModel):
     id = AutoField()
     type = CharField(max_length=32)
     status = CharField(max_length=16, default=Status.PENDING, index=True)
+    #: Who created it: a token's fingerprint or a client address (for per-caller limits).
+    owner = CharField(max_length=64, null=True, index=True)
     stages = JSONField()
     total_items = IntegerField(default=0)
     completed_items = IntegerField(default=0)

@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(5000, ge=1, le=65535)
     api_token: SecretStr | None = None
+    #: More full-access tokens, comma-separated: rotate by adding the new one here first.
+    api_tokens: SecretStr | None = None
+    #: Read-only tokens, comma-separated (dashboards): GET requests only.
+    api_read_tokens: SecretStr | None = None
+    #: Requests per second per token (or per client without a token), with a burst.
+    api_rate_limit: float = Field(20.0, gt=0)
+    api_rate_burst: int = Field(60, ge=1)
+    #: Unfinished tasks one token may have at once.
+    api_max_open_tasks: int = Field(100, ge=1)
     api_url: str = "http://127.0.0.1:5000"
     api_max_body_bytes: int = Field(1_048_576, ge=1024)
     api_max_urls: int = Field(1000, ge=1)
@@ -148,6 +157,14 @@ class Settings(BaseSettings):
                 problems.append(f"{name}: {error['msg']} (got {error.get('input')!r})")
             raise ConfigurationError("invalid setting " + "; ".join(problems)) from None
 
+    def full_tokens(self) -> list[str]:
+        """Return every full-access token (``API_TOKEN`` and ``API_TOKENS``), blanks dropped."""
+        return _split_secret(self.api_token) + _split_secret(self.api_tokens)
+
+    def read_tokens(self) -> list[str]:
+        """Return the read-only tokens (``API_READ_TOKENS``)."""
+        return _split_secret(self.api_read_tokens)
+
     def stage_timeout(self, queue: str) -> float:
         """Return the time limit in seconds of a queue's messages."""
         return float(getattr(self, f"{queue}_timeout"))
@@ -159,6 +176,12 @@ class Settings(BaseSettings):
     def retry_delay(self, retry: int) -> float:
         """Return the delay in seconds before retry number ``retry`` (0-based)."""
         return self.retry_delays[min(retry, len(self.retry_delays) - 1)]
+
+
+def _split_secret(secret: SecretStr | None) -> list[str]:
+    if secret is None:
+        return []
+    return [part.strip() for part in secret.get_secret_value().split(",") if part.strip()]
 
 
 @lru_cache(maxsize=1)

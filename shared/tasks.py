@@ -14,7 +14,7 @@ import dramatiq
 
 from shared import lifecycle
 from shared.db import database
-from shared.errors import Conflict, InvalidRequest, NotFound
+from shared.errors import Conflict, InvalidRequest, NotFound, TooManyOpenTasks
 from shared.models import TERMINAL, Link, StageRun, Status, Task, TaskItem, utcnow
 from shared.pipeline import TASK_TYPES, item_chain, ordered_stages
 from shared.urls import InvalidURL, normalize_url
@@ -33,9 +33,12 @@ def _chunks(values: Sequence[Any], size: int = BATCH) -> list[Sequence[Any]]:
 class TaskService:
     """Create, inspect, retry and cancel tasks."""
 
-    def __init__(self, broker: dramatiq.Broker, *, max_urls: int = 1000) -> None:
+    def __init__(
+        self, broker: dramatiq.Broker, *, max_urls: int = 1000, max_open_tasks: int | None = None
+    ) -> None:
         self.broker = broker
         self.max_urls = max_urls
+        self.max_open_tasks = max_open_tasks
 
     # Links -------------------------------------------------------------------------
 
@@ -101,16 +104,25 @@ class TaskService:
         link_ids: object = None,
         stages: object = None,
         task_type: str = "pipeline",
+        owner: str | None = None,
     ) -> dict[str, Any]:
-        """Create a task running ``stages`` (default: the task type's) for links."""
+        """Create a task running ``stages`` (default: the task type's) for links.
+
+        ``owner`` names the caller; each may have at most ``max_open_tasks`` unfinished.
+        """
         if (urls is None) == (link_ids is None):
             raise InvalidRequest("urls", "give either urls or link_ids, not both or neither")
+        self._check_open_tasks(owner)
         stage_names = self._stages(stages, task_type)
         links = self.create_links(urls) if urls is not None else self._existing_links(link_ids)
         now = utcnow()
         with database.atomic():
             task = Task.create(
-                type=task_type, status=Status.PENDING, stages=stage_names, total_items=len(links)
+                type=task_type,
+                status=Status.PENDING,
+                stages=stage_names,
+                total_items=len(links),
+                owner=owner,
             )
             for chunk in _chunks(links):
                 TaskItem.insert_many(
@@ -137,6 +149,16 @@ class TaskService:
         self._send([(item_id, stage_names) for item_id in item_ids])
         lifecycle.mark_queued(task.id)
         return {"task_id": task.id, "status": Status.QUEUED.value, "total_items": len(links)}
+
+    def _check_open_tasks(self, owner: str | None) -> None:
+        if owner is None or self.max_open_tasks is None:
+            return
+        open_tasks = Task.select().where((Task.owner == owner) & Task.finished_at.is_null()).count()
+        if open_tasks >= self.max_open_tasks:
+            raise TooManyOpenTasks(
+                f"{open_tasks} of your tasks are still running (at most {self.max_open_tasks}); "
+                "wait for some to finish or cancel them"
+            )
 
     @staticmethod
     def _stages(stages: object, task_type: str) -> list[str]:

@@ -14,10 +14,11 @@ import dramatiq
 import falcon
 import redis
 
+from services.api.auth import BearerAuth, RequestBudget
 from services.api.body import BoundedJSONHandler
 from services.api.errors import install_error_handlers
 from services.api.metrics import GatewayMetrics, MetricsResource, RequestMetrics
-from services.api.middleware import BearerAuth, BodyLimit, DatabaseSession, JSONBodies
+from services.api.middleware import BodyLimit, DatabaseSession, JSONBodies
 from services.api.openapi import OpenAPIResource
 from services.api.resources.links import LinkResource, LinksResource
 from services.api.resources.monitoring import (
@@ -61,10 +62,12 @@ def is_loopback(host: str) -> bool:
 
 
 def configured_token(settings: Settings) -> str | None:
-    """Return the bearer token, or ``None`` when ``API_TOKEN`` is unset or blank."""
-    # An empty API_TOKEN= line in a .env must not count as protection.
-    token = settings.api_token.get_secret_value().strip() if settings.api_token else ""
-    return token or None
+    """Return the first configured token, or ``None`` when none is (blank ones do not count).
+
+    An empty ``API_TOKEN=`` line in a .env must not count as protection.
+    """
+    tokens = settings.full_tokens() + settings.read_tokens()
+    return tokens[0] if tokens else None
 
 
 def refuse_open_bind(host: str, has_token: bool) -> None:
@@ -86,7 +89,9 @@ def create_app(
     bind_database(settings.database_url)
     if broker is None:
         broker = build_broker(settings)
-    tasks = TaskService(broker, max_urls=settings.api_max_urls)
+    tasks = TaskService(
+        broker, max_urls=settings.api_max_urls, max_open_tasks=settings.api_max_open_tasks
+    )
     client = redis.Redis.from_url(
         settings.redis_url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S
     )
@@ -96,8 +101,15 @@ def create_app(
 
     middleware: list[Any] = [RequestMetrics(metrics)]
     if token is not None:
-        middleware.append(BearerAuth(token, open_paths=OPEN_PATHS))
-    middleware += [BodyLimit(settings.api_max_body_bytes), JSONBodies(), DatabaseSession()]
+        middleware.append(
+            BearerAuth(settings.full_tokens(), settings.read_tokens(), open_paths=OPEN_PATHS)
+        )
+    middleware += [
+        RequestBudget(client, settings.api_rate_limit, settings.api_rate_burst),
+        BodyLimit(settings.api_max_body_bytes),
+        JSONBodies(),
+        DatabaseSession(),
+    ]
     app = falcon.App(middleware=middleware)
     app.req_options.media_handlers[falcon.MEDIA_JSON] = BoundedJSONHandler(
         settings.api_max_body_bytes

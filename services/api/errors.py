@@ -18,7 +18,7 @@ import falcon
 import peewee
 import redis
 
-from shared.errors import Conflict, InvalidRequest, NotFound
+from shared.errors import Conflict, InvalidRequest, NotFound, TooManyOpenTasks
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +106,12 @@ def _conflict(
     raise Problem(409, str(ex), problem_type=CONFLICT)
 
 
+def _too_many_open_tasks(
+    req: falcon.Request, resp: falcon.Response, ex: TooManyOpenTasks, params: dict[str, Any]
+) -> None:
+    raise Problem(429, str(ex), headers={"Retry-After": "30"})
+
+
 def _unavailable(what: str) -> Callable[..., None]:
     """Return a handler answering 503 when ``what`` cannot be reached."""
 
@@ -139,6 +145,7 @@ def install_error_handlers(app: falcon.App) -> None:
     app.add_error_handler(InvalidRequest, _invalid_request)
     app.add_error_handler(NotFound, _not_found)
     app.add_error_handler(Conflict, _conflict)
+    app.add_error_handler(TooManyOpenTasks, _too_many_open_tasks)
     for broker_error in (redis.ConnectionError, redis.TimeoutError):
         app.add_error_handler(broker_error, _unavailable("the message broker (Redis)"))
     for database_error in (peewee.OperationalError, peewee.InterfaceError):

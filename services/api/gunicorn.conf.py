@@ -35,6 +35,8 @@ graceful_timeout = 30
 # restarting all at once.
 max_requests = 1000
 max_requests_jitter = 100
+# Behind a reverse proxy, trust its X-Forwarded-* headers only from these addresses.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 accesslog = "-"
 errorlog = "-"
 

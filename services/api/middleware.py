@@ -1,12 +1,11 @@
-"""Request middleware: bearer auth, body size cap, JSON-only bodies, database connection.
+"""Request middleware: body size cap, JSON-only bodies, database connection.
 
-Each concern is its own small class so it can be replaced on its own (a fuller auth is
-planned) and tested on its own.
+Each concern is its own small class, replaced and tested on its own; who may call is
+``services.api.auth``.
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 import falcon
@@ -16,32 +15,6 @@ from shared.db import database
 
 JSON = "application/json"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-
-
-class BearerAuth:
-    """Require ``Authorization: Bearer <token>`` on ``/api/*``, except the open paths."""
-
-    def __init__(self, token: str, *, prefix: str = "/api/", open_paths: frozenset[str]) -> None:
-        self._token = token.encode()
-        self.prefix = prefix
-        self.open_paths = open_paths
-
-    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Refuse the request with 401 unless it carries the token."""
-        if not req.path.startswith(self.prefix) or req.path in self.open_paths:
-            return
-        scheme, _, credentials = (req.get_header("Authorization") or "").partition(" ")
-        if scheme.lower() != "bearer" or not credentials.strip():
-            raise falcon.HTTPUnauthorized(
-                description="send Authorization: Bearer <API_TOKEN>",
-                challenges=["Bearer"],
-            )
-        # compare_digest takes as long for a wrong first byte as for a wrong last one.
-        if not hmac.compare_digest(credentials.strip().encode(), self._token):
-            raise falcon.HTTPUnauthorized(
-                description="the bearer token is not valid",
-                challenges=['Bearer error="invalid_token"'],
-            )
 
 
 class BodyLimit:

@@ -166,7 +166,13 @@ def _responses(op: Operation) -> dict[str, Any]:
             **_json(envelope_schema(_ref(r.Health), success=False)),
         }
     problem = _json(_ref(r.Problem), PROBLEM_JSON)
-    codes = op.errors if op.public else (401, *op.errors)
+    # Every /api route may refuse a caller over its budget (429); guarded ones may also
+    # refuse a missing token (401) or a read-only token's write (403).
+    codes: tuple[int, ...] = op.errors
+    if op.template.startswith("/api/"):
+        codes = (*codes, 429)
+    if not op.public:
+        codes = (*codes, 401) if op.method == "GET" else (*codes, 401, 403)
     for code in sorted(set(codes)):
         responses[str(code)] = {"description": "error (problem details)", **problem}
     responses["default"] = {"description": "unexpected error (problem details)", **problem}

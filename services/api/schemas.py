@@ -20,8 +20,19 @@ from shared.pipeline import STAGE_NAMES
 LinkId = Annotated[StrictInt, Field(ge=1, description="id of an existing link")]
 #: Only documented here: the task service checks the names and says which exist.
 StageName = Annotated[str, Field(json_schema_extra={"enum": list(STAGE_NAMES)})]
+#: Documented rules only: the task service checks URLs itself and says exactly what is wrong.
+Url = Annotated[
+    str,
+    Field(
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": 2048,
+            "pattern": r"^\s*[hH][tT][tT][pP][sS]?://",
+        }
+    ),
+]
 Urls = Annotated[
-    list[str],
+    list[Url],
     Field(min_length=1, description="absolute http(s) URLs; duplicates after normalisation merge"),
 ]
 LinkIds = Annotated[list[LinkId], Field(min_length=1)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import falcon
 
+from services.api.auth import principal_of
 from services.api.body import read_body
 from services.api.envelope import reply
 from services.api.schemas import HistoryQuery, ItemsQuery, TaskBody, validate_query
@@ -26,7 +27,9 @@ class CreateTaskResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Create the task, send its messages and answer where to follow it."""
         body = read_body(req, self.body_model)
-        created = self.tasks.create_task(task_type=self.task_type, **body.task_arguments())
+        created = self.tasks.create_task(
+            task_type=self.task_type, owner=principal_of(req).name, **body.task_arguments()
+        )
         reply(resp, created, 202, location=task_url(created["task_id"]))
 
 
