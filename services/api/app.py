@@ -18,7 +18,7 @@ from services.api.auth import BearerAuth, RequestBudget
 from services.api.body import BoundedJSONHandler
 from services.api.errors import install_error_handlers
 from services.api.metrics import GatewayMetrics, MetricsResource, RequestMetrics
-from services.api.middleware import BodyLimit, DatabaseSession, JSONBodies
+from services.api.middleware import BodyLimit, DatabaseSession, IdRange, JSONBodies
 from services.api.openapi import OpenAPIResource
 from services.api.resources.links import LinkResource, LinksResource
 from services.api.resources.monitoring import (
@@ -108,6 +108,7 @@ def create_app(
         RequestBudget(client, settings.api_rate_limit, settings.api_rate_burst),
         BodyLimit(settings.api_max_body_bytes),
         JSONBodies(),
+        IdRange(),
         DatabaseSession(),
     ]
     app = falcon.App(middleware=middleware)

@@ -37,6 +37,9 @@ Urls = Annotated[
 ]
 LinkIds = Annotated[list[LinkId], Field(min_length=1)]
 
+#: Pages beyond this are refused: an offset must stay a cheap, bounded query.
+MAX_OFFSET = 10_000_000
+
 ASYNC_ONLY = (
     "only background processing is supported: the task always runs in the background; "
     'send "async": true (or leave it out) and poll GET /api/tasks/history/{task_id} '
@@ -120,7 +123,7 @@ class HistoryQuery(Strict):
 
     status: Status | None = None
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class ItemsQuery(Strict):
@@ -128,7 +131,7 @@ class ItemsQuery(Strict):
 
     status: Status | None = None
     limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class DeadLettersQuery(Strict):
