@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help dev test chaos lint format up clean bench eval-extract
+.PHONY: help dev demo test chaos lint format up clean bench eval-extract
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ lint: $(STAMP) ## ruff (lint + format check) and mypy
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+demo: $(STAMP) ## import the sample articles end to end in local mode (no Redis, no PostgreSQL)
+	$(BIN)/python -m demo
 
 up: $(STAMP) ## run the gateway and every worker locally against REDIS_URL/DATABASE_URL
 	$(BIN)/kbm up

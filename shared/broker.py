@@ -25,7 +25,7 @@ from shared.middleware.metrics import StageMetrics
 from shared.middleware.retries import RetrySchedule
 from shared.middleware.tracking import ItemTracking
 from shared.pipeline import QUEUES
-from shared.settings import Settings, get_settings
+from shared.settings import Settings, get_settings, use_settings
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +85,10 @@ def setup(settings: Settings | None = None, **kwargs: Any) -> dramatiq.Broker:
     also points ``prometheus_client`` at Dramatiq's multiprocess folder before any module
     imports it, so the project's worker metrics are served with Dramatiq's on 9191.
     """
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", PROMETHEUS_DB)
+    if not kwargs.get("stub"):
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", PROMETHEUS_DB)
     settings = settings or get_settings()
+    use_settings(settings)
     bind_database(settings.database_url)
     broker = build_broker(settings, **kwargs)
     dramatiq.set_broker(broker)

@@ -17,9 +17,22 @@ database = DatabaseProxy()
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "foreign_keys": 1,
-    "busy_timeout": 5000,
+    "busy_timeout": 15000,
     "synchronous": "normal",
 }
+
+
+class SqliteImmediateDatabase(SqliteDatabase):
+    """SQLite whose transactions take the write lock when they begin.
+
+    A deferred transaction that reads and then writes cannot wait for the lock: two of
+    them fail with "database is locked" at once, whatever the busy timeout. Beginning
+    with ``IMMEDIATE`` makes writers queue up for the busy timeout instead.
+    """
+
+    def begin(self, lock_type: str | None = None) -> None:
+        """Begin a transaction holding the write lock."""
+        super().begin(lock_type or "IMMEDIATE")
 
 
 def open_database(url: str, *, max_connections: int = 32) -> Database:
@@ -30,7 +43,7 @@ def open_database(url: str, *, max_connections: int = 32) -> Database:
         path = path if path == ":memory:" else path[1:]
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+        return SqliteImmediateDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
     parts = urlsplit(url)
     return PooledPostgresqlDatabase(
         (parts.path or "/").lstrip("/") or "postgres",

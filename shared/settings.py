@@ -7,7 +7,6 @@ gateway factory, the CLI) and the object is passed down. An invalid value fails 
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -184,7 +183,18 @@ def _split_secret(secret: SecretStr | None) -> list[str]:
     return [part.strip() for part in secret.get_secret_value().split(",") if part.strip()]
 
 
-@lru_cache(maxsize=1)
+_current: Settings | None = None
+
+
 def get_settings() -> Settings:
     """Return the process's settings, read from the environment on first use."""
-    return Settings.from_env()
+    global _current
+    if _current is None:
+        _current = Settings.from_env()
+    return _current
+
+
+def use_settings(settings: Settings) -> None:
+    """Make ``settings`` the process's settings (set once at start: setup, local mode)."""
+    global _current
+    _current = settings

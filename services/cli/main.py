@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from services.cli import launch, output
+from services.cli import launch, output, progress
 from services.cli.client import GatewayClient
 from shared.errors import KbmError
 from shared.pipeline import STAGE_NAMES
 from shared.settings import Settings
-
-TERMINAL = ("completed", "failed", "cancelled")
 
 
 def _settings() -> Settings:
@@ -111,19 +110,6 @@ def _read_urls(urls: tuple[str, ...], file: Path | None) -> list[str]:
     return collected
 
 
-def _watch(client: GatewayClient, task_id: int, interval: float) -> dict[str, Any]:
-    last = ""
-    while True:
-        task = client.task(task_id)
-        line = output.progress_line(task)
-        if line != last:
-            click.echo(line)
-            last = line
-        if task["status"] in TERMINAL and task["finished_at"]:
-            return task
-        time.sleep(interval)
-
-
 @cli.command()
 @click.argument("urls", nargs=-1)
 @click.option(
@@ -157,13 +143,67 @@ def submit(
         else:
             click.echo(f"task {task_id} queued with {created['total_items']} items")
         return
-    task = _watch(client, task_id, interval)
+    if as_json:
+        task = _poll_until_finished(lambda: client.task(task_id), interval)
+    else:
+        task = progress.follow(lambda: client.task(task_id), interval=interval)
     failures = client.items(task_id, status="failed") if task["failed_items"] else []
     if as_json:
         output.emit_json({"task": task, "failures": failures})
-    elif failures:
-        click.echo("\nFailed items:")
-        click.echo(output.items_text(failures))
+    else:
+        progress.summary(task, failures)
+    sys.exit(0 if task["status"] == "completed" else 1)
+
+
+def _poll_until_finished(source: Callable[[], dict[str, Any]], interval: float) -> dict[str, Any]:
+    while True:
+        task = source()
+        if task["finished_at"]:
+            return task
+        time.sleep(interval)
+
+
+@cli.command()
+@click.argument("urls", nargs=-1)
+@click.option(
+    "-f", "--file", "file", type=click.Path(path_type=Path), help="file of URLs, - = stdin"
+)
+@click.option("--local", is_flag=True, help="run here, in one process (SQLite, no Redis)")
+@click.option(
+    "--stages", default=",".join(STAGE_NAMES), show_default=True, help="comma-separated stages"
+)
+@click.option("--threads", default=8, show_default=True, help="worker threads")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def run(
+    urls: tuple[str, ...],
+    file: Path | None,
+    local: bool,
+    stages: str,
+    threads: int,
+    as_json: bool,
+) -> None:
+    """Run links through the pipeline in this process (--local), with live progress."""
+    if not local:
+        raise click.UsageError(
+            "kbm run needs --local (one process, SQLite, no Redis); "
+            "to use running services, `kbm submit URL… --watch`"
+        )
+    from services.cli.local import LocalRun
+
+    stage_list = [name.strip() for name in stages.split(",") if name.strip()]
+    with LocalRun(_settings(), threads=threads) as pipeline:
+        task_id = pipeline.submit(_read_urls(urls, file), stage_list)
+        source = lambda: pipeline.status(task_id)  # noqa: E731
+        task = (
+            _poll_until_finished(source, 0.2) if as_json else progress.follow(source, interval=0.2)
+        )
+        failures = pipeline.failures(task_id)
+    if as_json:
+        output.emit_json({"task": task, "failures": failures})
+    else:
+        progress.summary(task, failures)
+        export = pipeline.settings.export_dir.resolve()
+        click.echo(f"Database: {pipeline.settings.database_url}   Markdown files: {export}")
     sys.exit(0 if task["status"] == "completed" else 1)
 
 

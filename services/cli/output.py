@@ -28,23 +28,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def progress_line(task: dict[str, Any]) -> str:
-    """Return one line of a task's progress: overall and per stage."""
-    stages = task.get("stage_counts") or {}
-    total = task["total_items"]
-    parts = [
-        f"{name} {counts.get('completed', 0)}/{total}"
-        + (f" ({counts['failed']} failed)" if counts.get("failed") else "")
-        for name, counts in stages.items()
-    ]
-    return (
-        f"task {task['id']} {task['status']:<9} {task['progress']:5.1f}%  "
-        + "  ".join(parts)
-        + f"  | done {task['completed_items']}, failed {task['failed_items']}"
-        + (f", cancelled {task['cancelled_items']}" if task.get("cancelled_items") else "")
-    )
-
-
 def task_text(task: dict[str, Any]) -> str:
     """Return a task's status as a short report."""
     lines = [
