@@ -277,6 +277,26 @@ def workers(as_json: bool) -> None:
     click.echo(f"{len(rows)} workers alive")
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def doctor(as_json: bool) -> None:
+    """Check Redis, queues, workers, database, AI provider, publisher and fetch guard."""
+    from services.cli.doctor import Doctor
+
+    checks = Doctor(_settings()).run()
+    if as_json:
+        output.emit_json([check.__dict__ for check in checks])
+    else:
+        for check in checks:
+            mark = click.style("ok  ", fg="green") if check.ok else click.style("FAIL", fg="red")
+            click.echo(f"{mark} {check.name}: {check.detail}")
+            if not check.ok and check.fix:
+                click.echo(f"     fix: {check.fix}")
+        failed = sum(not check.ok for check in checks)
+        click.echo(f"\n{len(checks) - failed} of {len(checks)} checks passed")
+    sys.exit(1 if any(not check.ok for check in checks) else 0)
+
+
 @cli.command("dead-letters")
 @click.option("--queue", default=None, help="only this queue")
 @click.option("--requeue", "requeue_ids", multiple=True, help="send this dead letter again")

@@ -1,0 +1,244 @@
+"""``kbm doctor``: the original system's six checks and the rest of the stack's.
+
+Each check answers ok or not, what it saw, and when it fails a one-line fix. Nothing
+here prints a secret: tokens and keys are only ever said to be set or not.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import dramatiq
+import redis
+
+from shared.broker import build_broker
+from shared.db import bind_database, database
+from shared.migrations import LATEST_VERSION, pending_versions
+from shared.models import Task
+from shared.monitoring import Monitor
+from shared.pipeline import QUEUES
+from shared.settings import Settings
+
+PROBE_QUEUE = "default"
+PROBE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check's outcome."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+class Doctor:
+    """Run the checks against the configured Redis, database, AI provider and publisher."""
+
+    def __init__(self, settings: Settings, *, probe_seconds: float = PROBE_SECONDS) -> None:
+        self.settings = settings
+        self.probe_seconds = probe_seconds
+        self.client = redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=3, socket_timeout=5
+        )
+
+    def run(self) -> list[Check]:
+        """Run every check in order; a check that crashes is reported, not raised."""
+        checks: list[Check] = []
+        for name, probe in (
+            ("Redis connection", self.redis_connection),
+            ("Queue creation", self.queue_creation),
+            ("Worker availability", self.worker_availability),
+            ("Job enqueueing", self.job_enqueueing),
+            ("Task service", self.task_service),
+            ("Queue statistics", self.queue_statistics),
+            ("Database and migrations", self.database),
+            ("AI provider", self.ai_provider),
+            ("Publisher", self.publisher),
+            ("Fetch guard", self.fetch_guard),
+        ):
+            try:
+                checks.append(probe())
+            except Exception as ex:  # one broken part must not hide the others
+                checks.append(Check(name, False, f"{type(ex).__name__}: {ex}", FIXES.get(name, "")))
+        return checks
+
+    def redis_connection(self) -> Check:
+        """Ping Redis."""
+        started = time.perf_counter()
+        self.client.ping()
+        took = (time.perf_counter() - started) * 1000
+        return Check(
+            "Redis connection", True, f"{_redacted(self.settings.redis_url)} ({took:.1f} ms)"
+        )
+
+    def queue_creation(self) -> Check:
+        """Declare the four queues on a broker."""
+        broker = build_broker(self.settings)
+        declared = sorted(broker.get_declared_queues())
+        missing = [queue for queue in QUEUES if queue not in declared]
+        return Check(
+            "Queue creation",
+            not missing,
+            "declared " + ", ".join(QUEUES),
+            FIXES["Queue creation"] if missing else "",
+        )
+
+    def worker_availability(self) -> Check:
+        """Find workers that sent a heartbeat in the last minute."""
+        workers = Monitor(self.client).workers()["workers"]
+        count = len(workers)
+        if not count:
+            return Check(
+                "Worker availability",
+                False,
+                "no worker has sent a heartbeat in the last minute",
+                FIXES["Worker availability"],
+            )
+        return Check("Worker availability", True, f"{count} broker processes alive")
+
+    def job_enqueueing(self) -> Check:
+        """Send a ping to the default queue and wait for a worker to take it."""
+        broker = build_broker(self.settings)
+        marker = uuid.uuid4().hex[:8]
+        message: dramatiq.Message[Any] = dramatiq.Message(
+            queue_name=PROBE_QUEUE, actor_name="ping", args=(marker,), kwargs={}, options={}
+        )
+        sent = broker.enqueue(message)
+        deadline = time.monotonic() + self.probe_seconds
+        key = f"dramatiq:{PROBE_QUEUE}.msgs"
+        while time.monotonic() < deadline:
+            # A message stays in the queue's hash until a worker acknowledges it.
+            if not self.client.hexists(key, sent.options["redis_message_id"]):
+                return Check(
+                    "Job enqueueing",
+                    True,
+                    f"a default worker took a ping within {self.probe_seconds:g} s",
+                )
+            time.sleep(0.1)
+        # Nobody took it: take the probe back rather than leave it for a later worker.
+        rid = sent.options["redis_message_id"]
+        self.client.lrem(f"dramatiq:{PROBE_QUEUE}", 0, rid)
+        self.client.hdel(key, rid)
+        return Check(
+            "Job enqueueing",
+            False,
+            f"the ping was not taken within {self.probe_seconds:g} s",
+            FIXES["Job enqueueing"],
+        )
+
+    def task_service(self) -> Check:
+        """Read the tasks table through the models the task service uses."""
+        bind_database(self.settings.database_url)
+        with database.connection_context():
+            count = Task.select().count()
+        return Check("Task service", True, f"{count} tasks recorded")
+
+    def queue_statistics(self) -> Check:
+        """Read every queue's depths."""
+        depths = Monitor(self.client).queue_depths()
+        text = "; ".join(
+            f"{queue}: {counts['waiting']} waiting, {counts['delayed']} delayed, "
+            f"{counts['dead']} dead"
+            for queue, counts in depths.items()
+        )
+        return Check("Queue statistics", True, text)
+
+    def database(self) -> Check:
+        """Connect to the database and check that every migration is applied."""
+        bind_database(self.settings.database_url)
+        pending = pending_versions()
+        applied = LATEST_VERSION - len(pending)
+        detail = f"{_redacted(self.settings.database_url)}, schema {applied}/{LATEST_VERSION}"
+        return Check(
+            "Database and migrations",
+            not pending,
+            detail,
+            FIXES["Database and migrations"] if pending else "",
+        )
+
+    def ai_provider(self) -> Check:
+        """Say which provider enriches, and reach an OpenAI-compatible server's model list."""
+        from services.ai.enrich import build_provider
+
+        provider = build_provider(self.settings)
+        if provider.name != "openai":
+            return Check(
+                "AI provider",
+                True,
+                f"{provider.name} (offline; set OPENAI_API_KEY or OPENAI_BASE_URL for a model)",
+            )
+        import openai
+
+        key = (
+            self.settings.openai_api_key.get_secret_value()
+            if self.settings.openai_api_key
+            else "unset"
+        )
+        client = openai.OpenAI(
+            api_key=key, base_url=self.settings.openai_base_url, max_retries=0, timeout=10
+        )
+        models = [model.id for model in client.models.list()]
+        wanted = self.settings.openai_model
+        if models and wanted not in models:
+            return Check(
+                "AI provider",
+                False,
+                f"the server does not list model {wanted!r}",
+                FIXES["AI provider"],
+            )
+        return Check("AI provider", True, f"openai-compatible server answers; model {wanted}")
+
+    def publisher(self) -> Check:
+        """Check where pages go: the Notion database's schema and access, or the folder."""
+        from services.notion.doctor import check_notion
+
+        diagnosis = check_notion(self.settings)
+        return Check(
+            "Publisher",
+            diagnosis.ok,
+            "; ".join(diagnosis.lines),
+            "" if diagnosis.ok else FIXES["Publisher"],
+        )
+
+    def fetch_guard(self) -> Check:
+        """Warn when the fetcher may reach private addresses."""
+        if self.settings.fetch_allow_private:
+            return Check(
+                "Fetch guard",
+                False,
+                "FETCH_ALLOW_PRIVATE=1: the parser can reach private and loopback addresses",
+                FIXES["Fetch guard"],
+            )
+        return Check(
+            "Fetch guard", True, "on: private, loopback and metadata addresses are refused"
+        )
+
+
+FIXES: dict[str, str] = {
+    "Redis connection": "start Redis or set REDIS_URL (e.g. redis://localhost:6379/0)",
+    "Queue creation": "check REDIS_URL points at a Redis you may write to",
+    "Worker availability": "start workers: `kbm worker parser` (ai, notion, default) or `make up`",
+    "Job enqueueing": "start the housekeeping worker: `kbm worker default`",
+    "Task service": "check DATABASE_URL and run `kbm migrate`",
+    "Queue statistics": "check REDIS_URL",
+    "Database and migrations": "run `kbm migrate` (and check DATABASE_URL)",
+    "AI provider": "check OPENAI_BASE_URL, OPENAI_API_KEY and OPENAI_MODEL (or AI_PROVIDER=local)",
+    "Publisher": "check NOTION_TOKEN, NOTION_DATABASE_ID and the database's sharing with the "
+    "integration (or PUBLISHER=markdown)",
+    "Fetch guard": "unset FETCH_ALLOW_PRIVATE outside tests and local development",
+}
+
+
+def _redacted(url: str) -> str:
+    """Return a URL without its password."""
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user + ':***' if ':' in credentials else user}@{host}"
