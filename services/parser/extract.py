@@ -1,27 +1,38 @@
-"""Turn a fetched HTML page into an article: text, title, authors, date, language.
+"""Turn a fetched HTML page into an article: blocks, text and what is known about it.
 
-trafilatura does the extraction on the HTML we fetched ourselves; it is never given
-a chance to fetch anything. On the 61 benchmark pages in ``shared/data/pages`` its
-default settings score best (F1 0.964 with the title line dropped, see the tests).
+trafilatura and readability-lxml both read the page, and :mod:`services.parser.combine`
+keeps what they agree on (newspaper4k referees the rare pages where they share
+nothing). Every library works on HTML we fetched ourselves and is never given a chance
+to fetch anything: no images, feeds or follow-up pages.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import re
-from dataclasses import dataclass
-from urllib.parse import urljoin
+import unicodedata
+from dataclasses import dataclass, field
 
-import py3langid
 import trafilatura
 from lxml.html import HtmlElement
-from trafilatura.settings import Document
 
+from services.parser import metadata
+from services.parser.combine import combine
+from services.parser.extractors import Extraction
+from services.parser.extractors import newspaper as newspaper_extractor
+from services.parser.extractors import readability as readability_extractor
+from services.parser.extractors import trafilatura as trafilatura_extractor
+from shared.blocks import Block
 from shared.errors import ExtractionError
 
-# The primary subtag of a language tag such as "en", "en-US", "pt_BR".
-_LANGUAGE_TAG = re.compile(r"^([a-z]{2})(?:[-_]|$)", re.IGNORECASE)
+# Chinese, Japanese and Korean characters count as one word each, as word processors do.
+_WORDS = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+    r"|[^\s\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+"
+)
+_TOKEN = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,10 @@ class Article:
     top_image: str | None
     word_count: int
     content_hash: str
+    blocks: list[Block] = field(default_factory=list)
+    canonical_url: str | None = None
+    #: Which extractors produced the blocks, e.g. "trafilatura confirmed by readability".
+    method: str = ""
 
 
 def extract_article(html: str, url: str) -> Article:
@@ -43,67 +58,82 @@ def extract_article(html: str, url: str) -> Article:
 
     Raise :class:`ExtractionError` when the page holds no article text.
     """
-    tree = trafilatura.load_html(html)
+    tree = _parse(html)
     if tree is None:
         raise ExtractionError(f"no article text found in {url}: the HTML does not parse")
-    declared_language = _declared_language(tree)
-    document = trafilatura.bare_extraction(
-        tree, url=url, with_metadata=True, include_comments=False
+    # Read before any extractor runs: what the page declares is the most reliable.
+    declared_language = metadata.declared_language(tree)
+    canonical = metadata.canonical_url(tree, url)
+    titles = metadata.page_titles(tree)
+
+    primary = trafilatura_extractor.extract(tree, url)
+    secondary = readability_extractor.extract(html, url)
+    referee: list[Extraction] = []
+
+    def ask_referee() -> Extraction | None:
+        found = newspaper_extractor.extract(html, url, language=declared_language)
+        referee.extend([found] if found else [])
+        return found
+
+    known_titles = [found.title for found in (primary, secondary) if found and found.title]
+    known_titles += titles
+    result = combine(
+        _without_title(primary, known_titles), _without_title(secondary, known_titles), ask_referee
     )
-    body = (document.text or "") if isinstance(document, Document) else ""
-    if not isinstance(document, Document) or not body.strip():
+    if result is None or not result.blocks:
         raise ExtractionError(f"no article text found in {url}")
 
-    title = " ".join((document.title or "").split())
-    paragraphs = [line.strip() for line in body.splitlines() if line.strip()]
-    # The title is stored on its own; many pages repeat it as the first line of the body.
-    if len(paragraphs) > 1 and paragraphs[0] == title:
-        paragraphs = paragraphs[1:]
-    text = "\n\n".join(paragraphs)
+    blocks = result.blocks
+    text = "\n\n".join(block["text"] for block in blocks)
+    # Metadata from the first extractor that has it: trafilatura's is the most complete.
+    sources = [found for found in (primary, secondary, *referee) if found]
+    title = next((found.title for found in sources if found.title), "")
+    dates = (metadata.parse_date(found.date) for found in sources)
+    images = (metadata.http_url(found.image, url) for found in sources)
     return Article(
-        title=title or paragraphs[0][:200],
+        title=title or (titles[0] if titles else blocks[0]["text"][:200]),
         text=text,
-        authors=_split_authors(document.author),
-        published_at=_parse_date(document.date),
-        language=declared_language or _detect_language(text),
-        top_image=urljoin(url, document.image) if document.image else None,
-        word_count=len(text.split()),
+        authors=next((found.authors for found in sources if found.authors), []),
+        published_at=next((date for date in dates if date), None),
+        language=declared_language or metadata.detect_language(text),
+        top_image=next((image for image in images if image), None),
+        word_count=word_count(text),
         content_hash=content_hash(text),
+        blocks=blocks,
+        canonical_url=canonical,
+        method=result.method,
     )
 
 
 def content_hash(text: str) -> str:
-    """Return the sha256 hex digest of ``text`` with its whitespace normalised."""
-    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+    """Return the sha256 hex digest of ``text`` normalised (Unicode NFKC, whitespace)."""
+    normalised = " ".join(unicodedata.normalize("NFKC", text).split())
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
 
 
-def _declared_language(tree: HtmlElement) -> str | None:
-    # The page's own declaration beats a guess from a few paragraphs of text.
-    candidates = [tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang")]
-    candidates += tree.xpath(
-        "//meta[translate(@http-equiv, 'CONTENT-LANGUAGE', 'content-language')"
-        " = 'content-language']/@content | //meta[@property = 'og:locale']/@content"
-    )
-    for candidate in candidates:
-        match = _LANGUAGE_TAG.match((candidate or "").strip())
-        if match:
-            return match.group(1).lower()
-    return None
+def word_count(text: str) -> int:
+    """Return the number of words of ``text``, each CJK character counting as one."""
+    return len(_WORDS.findall(text))
 
 
-def _detect_language(text: str) -> str | None:
-    language, _score = py3langid.classify(text)
-    return str(language) if language else None
-
-
-def _split_authors(author: str | None) -> list[str]:
-    # trafilatura joins several authors with "; ".
-    names = (name.strip() for name in (author or "").split(";"))
-    return list(dict.fromkeys(name for name in names if name))
-
-
-def _parse_date(value: str | None) -> datetime.date | None:
+def _parse(html: str) -> HtmlElement | None:
     try:
-        return datetime.date.fromisoformat(value) if value else None
+        tree = trafilatura.load_html(html)
     except ValueError:
         return None
+    return tree if isinstance(tree, HtmlElement) else None
+
+
+def _without_title(extraction: Extraction | None, titles: list[str]) -> Extraction | None:
+    """Drop the leading blocks that repeat the page's title: it is stored on its own."""
+    if extraction is None:
+        return None
+    known = {_tokens(title) for title in titles if _tokens(title)}
+    blocks = extraction.blocks
+    while len(blocks) > 1 and _tokens(blocks[0]["text"]) in known:
+        blocks = blocks[1:]
+    return dataclasses.replace(extraction, blocks=blocks)
+
+
+def _tokens(text: str) -> str:
+    return " ".join(_TOKEN.findall(text.lower()))

@@ -1,37 +1,57 @@
 """Fetch one HTML page over HTTP(S) with guards on address, size, type and time.
 
-Redirects are followed by hand so that every hop's address is checked again.
-Failures that may pass later raise :class:`FetchError`; failures that never will
-raise :class:`FetchRejected`. Every message names the URL and the reason.
+Every request goes through the guarded client of :mod:`services.parser.transport`,
+which connects only to checked public addresses. Redirects are followed here, by hand,
+so that each hop is checked again; a loop or a sixth redirect ends the fetch. Failures
+that may pass later raise :class:`FetchError` (or :class:`RateLimited` for a 429 with
+``Retry-After``); failures that never will raise :class:`FetchRejected`. Every message
+names the URL and the reason in words a user understands.
 """
 
 from __future__ import annotations
 
-import codecs
+import contextlib
 import dataclasses
-import ipaddress
+import datetime
+import email.utils
 import re
-import socket
+import ssl
 import time
 from urllib.parse import urljoin
 
 import httpx
 
-from shared.errors import FetchError, FetchRejected
+from services.parser.addresses import (
+    BlockedAddress,
+    ResolutionFailed,
+    UnknownHost,
+    checked_addresses,
+    literal_address,
+)
+from services.parser.body import ACCEPT_ENCODING, read_body
+from services.parser.charsets import SNIFF_BYTES, codec_name, decode_html
+from services.parser.transport import guarded_client
+from shared.errors import FetchError, FetchRejected, RateLimited
 from shared.settings import Settings
 
 MAX_REDIRECTS = 5
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # Share of the stage's time limit the fetch may use, leaving the rest for extraction.
 DEADLINE_SHARE = 0.8
+#: Longest wait a Retry-After may impose; beyond it the server is unlikely to recover.
+MAX_RETRY_AFTER = 3600.0
 
-_CLOUD_METADATA = ipaddress.ip_address("169.254.169.254")
-# 408 and 429 are the 4xx answers that invite the client to come back later.
-_RETRYABLE_4XX = frozenset({408, 429})
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
-# How far into the body to look for "<html" or "<meta charset". The HTML spec's prescan
-# stops at 1024 bytes, but real pages often declare the charset after long inline scripts.
-_SNIFF_BYTES = 16 * 1024
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# 4xx answers that invite the client to come back later.
+_RETRYABLE_4XX = frozenset({408, 425, 429})
+_EXPLAINED = {
+    401: "the page needs a login",
+    403: "the site refuses access",
+    404: "the page does not exist",
+    410: "the page was removed",
+    451: "the page is unavailable for legal reasons",
+}
+_HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,50 +68,37 @@ class FetchedPage:
 def fetch_page(url: str, settings: Settings, *, client: httpx.Client | None = None) -> FetchedPage:
     """Fetch the HTML page at ``url``, following at most five redirects.
 
-    ``client`` replaces the real HTTP client (tests pass one with a mock transport).
+    ``client`` replaces the guarded HTTP client (tests pass one with a mock transport or
+    an injected resolver); literal addresses in every hop's URL are still checked.
     """
     deadline = time.monotonic() + settings.parsing_timeout * DEADLINE_SHARE
-    own_client = client is None
-    # trust_env=False: proxy variables must not route the fetch around the address guard.
-    http = client or httpx.Client(trust_env=False)
-    try:
+    allow_private = settings.fetch_allow_private
+    with contextlib.ExitStack() as stack:
+        http = client or stack.enter_context(guarded_client(allow_private=allow_private))
         current = url
+        visited = {current}
         for _hop in range(MAX_REDIRECTS + 1):
-            _check_url(current, settings.fetch_allow_private)
+            check_url(current, allow_private=allow_private)
             answer = _get(http, current, settings, deadline)
             if isinstance(answer, FetchedPage):
                 return dataclasses.replace(answer, url=url)
+            if answer in visited:
+                raise FetchRejected(
+                    f"GET {url} redirects in a loop: {current} leads back to {answer}"
+                )
+            visited.add(answer)
             current = answer
         raise FetchRejected(
             f"GET {url} redirected more than {MAX_REDIRECTS} times (last to {current})"
         )
-    finally:
-        if own_client:
-            http.close()
 
 
-def check_address(host: str, port: int, allow_private: bool) -> None:
-    """Refuse a host that resolves to an address that is not publicly routable.
+def check_url(url: str, *, allow_private: bool) -> None:
+    """Refuse a URL that is not http(s), has no host, or names a non-public address.
 
-    A basic guard: the address is resolved again when connecting, so DNS rebinding
-    is not covered. Raise :class:`FetchRejected` naming the address, or
-    :class:`FetchError` when the name does not resolve.
+    Host names are checked when connecting (see :mod:`services.parser.transport`);
+    addresses spelled in the URL are refused here already, whatever the client.
     """
-    if allow_private:
-        return
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as ex:
-        raise FetchError(f"cannot resolve host {host}: {ex}") from ex
-    for *_, sockaddr in infos:
-        address = ipaddress.ip_address(sockaddr[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        if not address.is_global or address.is_multicast or address == _CLOUD_METADATA:
-            raise FetchRejected(f"host {host} resolves to {address}, which is not a public address")
-
-
-def _check_url(url: str, allow_private: bool) -> None:
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as ex:
@@ -100,13 +107,12 @@ def _check_url(url: str, allow_private: bool) -> None:
         raise FetchRejected(f"GET {url} refused: scheme {parsed.scheme!r} is not http or https")
     if not parsed.host:
         raise FetchRejected(f"GET {url} refused: the URL has no host")
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
-        check_address(parsed.host, port, allow_private)
+        if literal_address(parsed.host) is not None:
+            port = parsed.port or (443 if parsed.scheme == "https" else 80)
+            checked_addresses(parsed.host, port, allow_private=allow_private)
     except FetchRejected as ex:
-        raise FetchRejected(f"GET {url} refused: {ex}") from ex
-    except FetchError as ex:
-        raise FetchError(f"GET {url} failed: {ex}") from ex
+        raise type(ex)(f"GET {url} refused: {ex}") from ex
 
 
 def _get(http: httpx.Client, url: str, settings: Settings, deadline: float) -> FetchedPage | str:
@@ -120,35 +126,42 @@ def _get(http: httpx.Client, url: str, settings: Settings, deadline: float) -> F
         write=min(settings.fetch_read_timeout, remaining),
         pool=min(settings.fetch_connect_timeout, remaining),
     )
+    headers = {
+        "User-Agent": settings.fetch_user_agent,
+        "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
+        "Accept-Encoding": ACCEPT_ENCODING,
+    }
     try:
         with http.stream(
-            "GET",
-            url,
-            headers={
-                "User-Agent": settings.fetch_user_agent,
-                "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
-            },
-            timeout=timeout,
-            follow_redirects=False,
+            "GET", url, headers=headers, timeout=timeout, follow_redirects=False
         ) as response:
-            if response.is_redirect:
-                return urljoin(url, response.headers["Location"])
+            if response.status_code in _REDIRECTS:
+                return _location(url, response)
             _check_status(url, response)
             media_type = _media_type(url, response)
-            body = _read_capped(url, response, settings.fetch_max_bytes, deadline)
-            if media_type is None:
-                if b"<html" not in body[:_SNIFF_BYTES].lower():
-                    raise FetchRejected(
-                        f"GET {url} answered without a content type and the body is not HTML"
-                    )
-                media_type = "text/html"
+            body = read_body(
+                response, url=url, max_bytes=settings.fetch_max_bytes, deadline=deadline
+            )
+            charset = response.charset_encoding
             return FetchedPage(
                 url=url,
                 final_url=url,
                 status_code=response.status_code,
-                content_type=media_type,
-                html=_decode(body, response.charset_encoding),
+                content_type=media_type or _sniff(url, body),
+                html=_decode(url, body, charset),
             )
+    except BlockedAddress as ex:
+        raise BlockedAddress(f"GET {url} refused: {ex}") from ex
+    except (UnknownHost, ResolutionFailed) as ex:
+        raise type(ex)(f"GET {url} failed: {ex}") from ex
+    except httpx.ConnectError as ex:
+        reason = _certificate_error(ex)
+        if reason:
+            # A certificate that does not match or is not trusted will not fix itself.
+            raise FetchRejected(
+                f"GET {url} refused: the site's TLS certificate is not valid ({reason})"
+            ) from ex
+        raise FetchError(f"GET {url} failed: {type(ex).__name__}: {ex}") from ex
     except httpx.TimeoutException as ex:
         raise FetchError(
             f"GET {url} timed out ({type(ex).__name__}; connect "
@@ -158,14 +171,61 @@ def _get(http: httpx.Client, url: str, settings: Settings, deadline: float) -> F
         raise FetchError(f"GET {url} failed: {type(ex).__name__}: {ex}") from ex
 
 
+def _certificate_error(error: BaseException) -> str | None:
+    """Return the reason of a TLS certificate failure behind ``error``, if it is one."""
+    cause: BaseException | None = error
+    for _depth in range(10):  # chains are short; the bound guards against a cycle
+        if cause is None:
+            break
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return str(cause.verify_message or cause.reason or cause)
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _location(url: str, response: httpx.Response) -> str:
+    location = response.headers.get("Location", "").strip()
+    if not location:
+        raise FetchRejected(
+            f"GET {url} answered HTTP {response.status_code} without saying where to go"
+        )
+    return urljoin(url, location)
+
+
 def _check_status(url: str, response: httpx.Response) -> None:
     status = response.status_code
     if 200 <= status < 300:
         return
     message = f"GET {url} answered HTTP {status} {response.reason_phrase}".rstrip()
+    if status in _EXPLAINED:
+        message += f": {_EXPLAINED[status]}"
+    if status == 429:
+        retry_after = _retry_after(response.headers.get("Retry-After"))
+        if retry_after is not None:
+            raise RateLimited(
+                f"{message}; retrying in {retry_after:.0f} s", retry_after=retry_after
+            )
     if status >= 500 or status in _RETRYABLE_4XX:
         raise FetchError(message)
     raise FetchRejected(message)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Return the seconds a Retry-After header asks for (delay or HTTP date), capped."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.UTC)
+        seconds = (when - datetime.datetime.now(datetime.UTC)).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _media_type(url: str, response: httpx.Response) -> str | None:
@@ -179,43 +239,18 @@ def _media_type(url: str, response: httpx.Response) -> str | None:
     return media_type
 
 
-def _read_capped(url: str, response: httpx.Response, max_bytes: int, deadline: float) -> bytes:
-    """Read the decompressed body, failing as soon as it exceeds ``max_bytes``.
-
-    The deadline is checked between reads, so a fetch ends at most one read timeout
-    after it.
-    """
-    too_large = f"GET {url} answered a body larger than {max_bytes} bytes"
-    declared = response.headers.get("Content-Length", "")
-    # Without compression the declared length is the final size: refuse before reading.
-    if (
-        declared.isdigit()
-        and int(declared) > max_bytes
-        and "Content-Encoding" not in response.headers
-    ):
-        raise FetchRejected(too_large)
-    chunks: list[bytes] = []
-    size = 0
-    # iter_bytes yields decompressed data, so a small gzip body that expands is caught too.
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > max_bytes:
-            raise FetchRejected(too_large)
-        if time.monotonic() > deadline:
-            raise FetchError(f"GET {url} ran out of time while reading the body")
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _sniff(url: str, body: bytes) -> str:
+    if not _HTML_START.search(body[:SNIFF_BYTES]):
+        raise FetchRejected(f"GET {url} answered without a content type and the body is not HTML")
+    return "text/html"
 
 
-def _decode(body: bytes, header_charset: str | None) -> str:
-    """Decode with the header's charset, else the page's <meta charset>, else UTF-8."""
-    if body.startswith(codecs.BOM_UTF8):
-        return body.decode("utf-8-sig", errors="replace")
-    meta = _META_CHARSET.search(body[:_SNIFF_BYTES])
-    for charset in (header_charset, meta.group(1).decode("ascii") if meta else None):
-        if charset:
-            try:
-                return body.decode(codecs.lookup(charset).name, errors="replace")
-            except LookupError:
-                continue
-    return body.decode("utf-8", errors="replace")
+def _decode(url: str, body: bytes, charset: str | None) -> str:
+    # NUL bytes do not occur in HTML text, except in UTF-16, which starts with a BOM
+    # or is declared: anything else with them is an image, an archive, a PDF...
+    utf16 = body[:2] in (b"\xff\xfe", b"\xfe\xff") or (codec_name(charset) or "").startswith(
+        "utf-16"
+    )
+    if not utf16 and b"\x00" in body[:1024]:
+        raise FetchRejected(f"GET {url} answered binary content, not HTML")
+    return decode_html(body, charset)

@@ -1,0 +1,48 @@
+"""trafilatura: the best single extractor here, and the source of the metadata."""
+
+from __future__ import annotations
+
+import logging
+
+import trafilatura
+from lxml.html import HtmlElement
+from trafilatura.settings import Document
+
+from services.parser.extractors import Extraction
+from services.parser.structure import blocks_from_trafilatura
+
+NAME = "trafilatura"
+log = logging.getLogger(__name__)
+
+
+def extract(tree: HtmlElement, url: str, *, fast: bool = True) -> Extraction | None:
+    """Extract the article of a parsed page; trafilatura works on a copy of ``tree``.
+
+    ``fast`` skips trafilatura's own fallbacks (a readability port and jusText): the
+    combination asks readability-lxml itself, so running them twice only costs time.
+    """
+    try:
+        document = trafilatura.bare_extraction(
+            tree,
+            url=url,
+            fast=fast,
+            with_metadata=True,
+            include_comments=False,
+            include_images=False,
+            include_links=False,
+        )
+    except Exception as ex:  # a library bug on one page must not fail the page
+        log.warning("trafilatura failed on %s: %r", url, ex)
+        return None
+    if not isinstance(document, Document) or document.body is None:
+        return None
+    authors = (name.strip() for name in (document.author or "").split(";"))
+    return Extraction(
+        extractor=NAME,
+        blocks=blocks_from_trafilatura(document.body),
+        title=" ".join((document.title or "").split()),
+        # trafilatura joins several authors with "; ".
+        authors=list(dict.fromkeys(name for name in authors if name)),
+        date=document.date,
+        image=document.image,
+    )

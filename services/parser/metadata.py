@@ -1,0 +1,78 @@
+"""What a page says about itself: canonical URL, language, titles, dates, links."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from urllib.parse import urljoin
+
+import py3langid
+from lxml.html import HtmlElement
+
+from shared.urls import InvalidURL, normalize_url
+
+# The primary subtag of a language tag such as "en", "en-US", "pt_BR".
+_LANGUAGE_TAG = re.compile(r"^([a-z]{2,3})(?:[-_]|$)", re.IGNORECASE)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def declared_language(tree: HtmlElement) -> str | None:
+    """Return the language the page declares (``<html lang>``, meta tags), or None."""
+    candidates = [tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang")]
+    candidates += tree.xpath(
+        "//meta[translate(@http-equiv, 'CONTENT-LANGUAGE', 'content-language')"
+        " = 'content-language']/@content | //meta[@property = 'og:locale']/@content"
+    )
+    for candidate in candidates:
+        match = _LANGUAGE_TAG.match(str(candidate or "").strip())
+        if match:
+            return match.group(1).lower()
+    return None
+
+
+def detect_language(text: str) -> str | None:
+    """Return the language of ``text`` as an ISO 639-1 code, guessed from its words."""
+    language, _score = py3langid.classify(text[:5000])
+    return str(language) if language else None
+
+
+def canonical_url(tree: HtmlElement, url: str) -> str | None:
+    """Return the page's normalised canonical URL (``rel=canonical``, else ``og:url``)."""
+    hrefs = tree.xpath(
+        "//link[contains(concat(' ', normalize-space(translate(@rel, 'CANONICAL', "
+        "'canonical')), ' '), ' canonical ')]/@href | //meta[@property = 'og:url']/@content"
+    )
+    for href in hrefs:
+        absolute = http_url(str(href), url)
+        if absolute:
+            try:
+                return normalize_url(absolute)
+            except InvalidURL:
+                continue
+    return None
+
+
+def page_titles(tree: HtmlElement) -> list[str]:
+    """Return the titles the page gives itself (``og:title``, ``<title>``, first h1)."""
+    found = [str(title) for title in tree.xpath("//meta[@property = 'og:title']/@content")]
+    for tag in ("title", "h1"):
+        found += [element.text_content() for element in tree.iter(tag)][:1]
+    return [" ".join(title.split()) for title in found if title.strip()]
+
+
+def http_url(value: str | None, base: str) -> str | None:
+    """Return ``value`` resolved against ``base`` if it is an http(s) URL, else None."""
+    if not value or not value.strip():
+        return None
+    absolute = urljoin(base, value.strip())
+    return absolute if absolute.startswith(("http://", "https://")) else None
+
+
+def parse_date(value: str | None) -> datetime.date | None:
+    """Return the date at the start of an ISO 8601 string, or None."""
+    if not value or not _DATE.match(value):
+        return None
+    try:
+        return datetime.date.fromisoformat(value[:10])
+    except ValueError:
+        return None

@@ -1,0 +1,81 @@
+"""The parse actor on an in-memory broker and real PostgreSQL, with pages on loopback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import dramatiq
+import pytest
+from dramatiq.brokers.stub import StubBroker
+
+from services.parser import actors
+from shared.broker import build_broker
+from shared.models import Content, Link, TaskItem
+from shared.pipeline import PARSE, actor_options
+from shared.settings import Settings
+from shared.tasks import TaskService
+from tests.parser.conftest import LoopbackSite
+from tests.parser.test_extract import PARAGRAPHS, handmade_page
+
+
+@pytest.fixture()
+def broker(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[StubBroker]:
+    stub = build_broker(settings, stub=True)
+    assert isinstance(stub, StubBroker)
+    monkeypatch.setattr(actors, "get_settings", lambda: settings)
+    dramatiq.actor(broker=stub, **actor_options(PARSE, settings))(actors.parse_item.fn)
+    yield stub
+    stub.close()
+
+
+def run_parse(broker: StubBroker, urls: list[str]) -> int:
+    task_id = int(TaskService(broker).create_task(urls=urls, stages=["parse"])["task_id"])
+    worker = dramatiq.Worker(broker, worker_timeout=20, worker_threads=1)
+    worker.start()
+    try:
+        broker.join("parsing", fail_fast=False, timeout=30_000)
+        worker.join()
+    finally:
+        worker.stop()
+    return task_id
+
+
+def test_the_article_is_stored_with_blocks_and_canonical_url_and_a_repeat_is_a_duplicate(
+    broker: StubBroker, site: LoopbackSite, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given one article served at two addresses that both name it canonical
+    page = handmade_page(head='<link rel="canonical" href="https://news.example.com/lighthouses">')
+    first = site.add("/2024/lighthouses", page)
+    second = site.add("/amp/lighthouses", page)
+
+    # When both links are parsed, one after the other
+    with caplog.at_level(logging.INFO, logger=actors.__name__):
+        run_parse(broker, [first])
+        run_parse(broker, [second])
+
+    # Then both hold the article; the second is reported as a duplicate of the first
+    first_link = Link.get(Link.url == first)
+    second_link = Link.get(Link.url == second)
+    stored = Content.get(Content.link == first_link.id)
+    repeat = Content.get(Content.link == second_link.id)
+    assert stored.blocks == [{"type": "paragraph", "text": text} for text in PARAGRAPHS]
+    assert stored.canonical_url == "https://news.example.com/lighthouses"
+    assert stored.title == "The quiet life of lighthouses"
+    assert stored.duplicate_of_id is None
+    assert repeat.duplicate_of_id == first_link.id
+    assert repeat.content_hash == stored.content_hash
+    assert f"holds the same article as link {first_link.id}" in caplog.text
+
+
+def test_a_missing_page_fails_the_item_at_once_with_the_reason(
+    broker: StubBroker, site: LoopbackSite
+) -> None:
+    url = site.url("/gone")
+
+    task_id = run_parse(broker, [url])
+
+    (item,) = TaskItem.select().where(TaskItem.task == task_id)
+    assert item.status == "failed"
+    assert "HTTP 404 Not Found: the page does not exist" in (item.error or "")
+    assert site.hits == ["/gone"]
