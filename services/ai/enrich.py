@@ -6,31 +6,46 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import get_args
 
-from services.ai.providers import MAX_TAGS, MIN_TAGS, ArticleInput, Enrichment, Provider, Sentiment
+from services.ai.providers import (
+    MAX_TAGS,
+    MIN_TAGS,
+    SHORT_TEXT_WORDS,
+    ArticleInput,
+    Enrichment,
+    Provider,
+    Sentiment,
+)
 from services.ai.providers.local import LocalProvider
-from shared.errors import ConfigurationError, EnrichmentError, MissingInput
+from services.ai.settings import AISettings
+from services.ai.text import tag_key
+from shared.errors import EnrichmentError, MissingInput
 from shared.settings import Settings
 
-# Below this many words a text may not hold three distinct keywords.
-SHORT_TEXT_WORDS = 50
+__all__ = ["SHORT_TEXT_WORDS", "build_provider", "enrich_article", "wants_openai"]
+
 SENTIMENTS = frozenset(get_args(Sentiment))
 
 
-def build_provider(settings: Settings) -> Provider:
+def wants_openai(settings: Settings) -> bool:
+    """Tell whether settings select the ``openai`` provider.
+
+    ``AI_PROVIDER=openai`` does; so does ``auto`` (the default) once ``OPENAI_API_KEY`` or
+    ``OPENAI_BASE_URL`` is set. Otherwise the offline ``local`` provider runs.
+    """
+    if settings.ai_provider == "openai":
+        return True
+    has_key = bool(settings.openai_api_key and settings.openai_api_key.get_secret_value().strip())
+    has_url = bool((settings.openai_base_url or "").strip())
+    return settings.ai_provider == "auto" and (has_key or has_url)
+
+
+def build_provider(settings: Settings, ai: AISettings | None = None) -> Provider:
     """Return the provider that ``AI_PROVIDER`` (and the OpenAI settings) select."""
-    wants_openai = settings.ai_provider == "openai" or (
-        settings.ai_provider == "auto"
-        and (settings.openai_api_key is not None or settings.openai_base_url is not None)
-    )
-    if wants_openai:
-        reason = (
-            "AI_PROVIDER=openai"
-            if settings.ai_provider == "openai"
-            else "AI_PROVIDER=auto with OPENAI_API_KEY or OPENAI_BASE_URL set"
-        )
-        raise ConfigurationError(
-            f"AI_PROVIDER=openai is not available yet ({reason}); set AI_PROVIDER=local"
-        )
+    if wants_openai(settings):
+        # Imported here: the local provider must not need the SDK.
+        from services.ai.providers.openai import build_openai_provider
+
+        return build_openai_provider(settings, ai or AISettings.from_env())
     return LocalProvider(settings.categories, settings.summary_sentences)
 
 
@@ -45,10 +60,12 @@ def enrich_article(
     if not article.text.strip():
         raise MissingInput(f"article {article.url} has no text to enrich; parse it first")
     result = provider.enrich(article, existing_tags)
-    return _checked(provider, article, result)
+    return _checked(provider, article, result, existing_tags)
 
 
-def _checked(provider: Provider, article: ArticleInput, result: Enrichment) -> Enrichment:
+def _checked(
+    provider: Provider, article: ArticleInput, result: Enrichment, existing_tags: Sequence[str]
+) -> Enrichment:
     """Return ``result`` tidied (spacing, case, duplicates), or raise if it is unusable."""
     where = f"provider {provider.name} on {article.url}"
     summary = result.summary.strip()
@@ -61,7 +78,7 @@ def _checked(provider: Provider, article: ArticleInput, result: Enrichment) -> E
             f"{where} returned category {result.category!r}, "
             f"not one of {', '.join(provider.categories)}"
         )
-    tags = _distinct(result.tags)[:MAX_TAGS]
+    tags = _distinct(reuse_existing(result.tags, existing_tags))[:MAX_TAGS]
     if len(tags) < MIN_TAGS and len(article.text.split()) >= SHORT_TEXT_WORDS:
         raise EnrichmentError(f"{where} returned {len(tags)} tags, expected {MIN_TAGS} or more")
     if result.sentiment not in SENTIMENTS or not -1.0 <= result.sentiment_score <= 1.0:
@@ -69,6 +86,25 @@ def _checked(provider: Provider, article: ArticleInput, result: Enrichment) -> E
             f"{where} returned sentiment {result.sentiment!r} ({result.sentiment_score})"
         )
     return replace(result, summary=summary, category=category, tags=tags)
+
+
+def reuse_existing(tags: Sequence[str], existing_tags: Sequence[str]) -> list[str]:
+    """Return ``tags`` with each variant of an existing tag replaced by its spelling.
+
+    "machine learning", "Machine-Learning" and "machinelearning" are one tag: the one
+    already in use wins, so the knowledge base grows no near-duplicates.
+    """
+    spelling: dict[str, str] = {}
+    for existing in existing_tags:
+        key = tag_key(existing)
+        if key:
+            spelling.setdefault(key, existing.strip())
+            spelling.setdefault(key.replace(" ", ""), existing.strip())
+    reused = []
+    for tag in tags:
+        key = tag_key(tag)
+        reused.append(spelling.get(key) or spelling.get(key.replace(" ", "")) or tag)
+    return reused
 
 
 def _distinct(tags: Sequence[str]) -> list[str]:

@@ -8,6 +8,8 @@ import pytest
 from services.ai.enrich import build_provider, enrich_article
 from services.ai.providers import ArticleInput, Enrichment
 from services.ai.providers.local import LocalProvider
+from services.ai.providers.openai import OpenAIProvider
+from services.ai.settings import AISettings
 from shared.errors import ConfigurationError, EnrichmentError, MissingInput, PermanentError
 from shared.settings import Settings
 
@@ -54,6 +56,7 @@ class StubProvider:
 
 def settings(**overrides: object) -> Settings:
     values: dict[str, object] = {
+        "_env_file": None,
         "ai_provider": "auto",
         "openai_api_key": None,
         "openai_base_url": None,
@@ -88,14 +91,41 @@ def test_local_setting_ignores_openai_settings() -> None:
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"ai_provider": "openai"},
+        {"ai_provider": "openai", "openai_api_key": "sk-test"},
         {"ai_provider": "auto", "openai_api_key": "sk-test"},
         {"ai_provider": "auto", "openai_base_url": "http://127.0.0.1:8000/v1"},
     ],
 )
-def test_openai_is_refused_until_it_exists(overrides: dict[str, object]) -> None:
-    with pytest.raises(ConfigurationError, match="AI_PROVIDER=openai is not available yet"):
-        build_provider(settings(**overrides))
+def test_openai_settings_build_the_openai_provider(overrides: dict[str, object]) -> None:
+    provider = build_provider(
+        settings(**overrides, categories=("Tech", "Other"), openai_model="llama3.1"),
+        AISettings(),
+    )
+
+    assert isinstance(provider, OpenAIProvider)
+    assert (provider.name, provider.model, provider.categories) == (
+        "openai",
+        "llama3.1",
+        ("Tech", "Other"),
+    )
+
+
+def test_a_blank_key_does_not_select_openai() -> None:
+    assert isinstance(build_provider(settings(openai_api_key="  ")), LocalProvider)
+
+
+def test_openai_without_a_key_or_a_server_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="OPENAI_API_KEY, or OPENAI_BASE_URL"):
+        build_provider(settings(ai_provider="openai"), AISettings())
+
+
+def test_openai_provider_reads_the_ai_settings_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AI_RPM", "many")
+
+    with pytest.raises(ConfigurationError, match="AI_RPM"):
+        build_provider(settings(ai_provider="openai", openai_api_key="sk-test"))
 
 
 # enrich_article: input
@@ -185,3 +215,24 @@ def test_few_tags_are_accepted_for_a_short_text() -> None:
     result = enrich_article(StubProvider(answer), replace(ARTICLE, text="Volcano erupts."), [])
 
     assert result.tags == ["volcano"]
+
+
+# Tag reuse
+
+
+def test_variants_of_existing_tags_take_the_existing_spelling() -> None:
+    answer = replace(GOOD, tags=["machine learning", "Quantum-Computing", "chips", "noise"])
+
+    result = enrich_article(
+        StubProvider(answer), ARTICLE, ["Machine-Learning", "quantum computing", "Chip"]
+    )
+
+    assert result.tags == ["Machine-Learning", "quantum computing", "Chip", "noise"]
+
+
+def test_two_variants_of_one_existing_tag_become_one_tag() -> None:
+    answer = replace(GOOD, tags=["e-mail", "email", "privacy", "spam"])
+
+    result = enrich_article(StubProvider(answer), ARTICLE, ["Email"])
+
+    assert result.tags == ["Email", "privacy", "spam"]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,36 @@ def test_summary_favours_sentences_about_the_main_subject() -> None:
     result = enrich(TECH_TEXT, sentences=1)
 
     assert "keyboard" in result.summary.lower() or "laptop" in result.summary.lower()
+
+
+def test_summary_leads_with_the_sentence_the_text_revolves_around() -> None:
+    text = (
+        "Officials gave few details on Monday. "
+        "The new vaccine cut flu infections in half during the trial, the health agency said. "
+        "Doctors welcomed the vaccine because flu infections fill hospitals every winter. "
+        "The trial gave the vaccine to ten thousand volunteers over one flu season. "
+        "A spokesman for the agency declined to comment on the price. "
+        "Weather in the capital was mild."
+    )
+
+    summary = enrich(text, title="Vaccine halves flu infections", sentences=1).summary
+
+    assert summary.startswith("The new vaccine cut flu infections in half")
+
+
+def test_a_ten_thousand_word_text_is_enriched_quickly(pages_dir: Path) -> None:
+    pages = json.loads((pages_dir / "expected.json").read_text(encoding="utf-8"))
+    text = " ".join(" ".join(page["articleBody"] for page in pages.values()).split()[:10_000])
+    provider = LocalProvider(DEFAULT_CATEGORIES, 3)
+    article = ArticleInput(title="", text=text, language=None, url="https://example.org/long")
+    provider.enrich(article, ())  # loads the language model once
+
+    start = time.perf_counter()
+    result = provider.enrich(article, ("Apple", "China"))
+
+    # About 0.1 s on a quiet machine; the bound leaves room for a busy CI.
+    assert time.perf_counter() - start < 1.0
+    assert 3 <= len(result.tags) <= 5
 
 
 def test_summary_length_follows_the_setting() -> None:

@@ -3,10 +3,21 @@
 from services.ai.providers.base import (
     MAX_TAGS,
     MIN_TAGS,
+    SHORT_TEXT_WORDS,
     ArticleInput,
     Enrichment,
     Provider,
     Sentiment,
+    min_tags_for,
 )
 
-__all__ = ["MAX_TAGS", "MIN_TAGS", "ArticleInput", "Enrichment", "Provider", "Sentiment"]
+__all__ = [
+    "MAX_TAGS",
+    "MIN_TAGS",
+    "SHORT_TEXT_WORDS",
+    "ArticleInput",
+    "Enrichment",
+    "Provider",
+    "Sentiment",
+    "min_tags_for",
+]

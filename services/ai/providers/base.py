@@ -10,6 +10,13 @@ Sentiment = Literal["positive", "neutral", "negative"]
 # How many tags an enrichment carries; a text too short for three may carry fewer.
 MIN_TAGS = 3
 MAX_TAGS = 5
+# Below this many words a text may not hold three distinct keywords.
+SHORT_TEXT_WORDS = 50
+
+
+def min_tags_for(text: str) -> int:
+    """Return how many tags an enrichment of ``text`` must carry at least."""
+    return MIN_TAGS if len(text.split()) >= SHORT_TEXT_WORDS else 1
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,8 @@ class Enrichment:
     model: str
     prompt_tokens: int
     completion_tokens: int
+    #: Estimated dollars from the price table; None when the model has no price.
+    cost_usd: float | None = None
 
 
 class Provider(Protocol):

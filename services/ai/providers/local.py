@@ -1,27 +1,41 @@
-"""The offline provider: extractive summary, keyword tags, lexicon category, VADER sentiment.
+"""The offline provider: TextRank summary and keyphrase tags, lexicon category, VADER sentiment.
 
-Everything it needs ships inside the installed packages (VADER's lexicon, py3langid's
-model), so it runs without network access, and the same input always gives the same output.
+The summary is the text's most central sentences (TextRank, nudged towards the lead and
+the title); tags are its keyphrases, ranked by frequency and TextRank centrality, the
+tags already in use first; the category is the taxonomy entry whose keyword lexicon the
+text, and above all its keyphrases, use most. Everything it needs ships inside the
+installed packages (VADER's lexicon, py3langid's model), so it runs without network
+access, and the same input always gives the same output.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import py3langid
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from services.ai.providers.base import MAX_TAGS, MIN_TAGS, ArticleInput, Enrichment, Sentiment
+from services.ai.text import (
+    detect_language,
+    is_content,
+    same_word,
+    singular,
+    split_sentences,
+    stem,
+    stopwords_for,
+    tag_key,
+    words,
+)
+from services.ai.textrank import rank_sentences, rank_words
+
+__all__ = ["SUMMARY_MAX_CHARS", "LocalProvider", "split_sentences"]
 
 MODEL = "local-extractive"
 SUMMARY_MAX_CHARS = 1200
 MAX_TAG_CHARS = 40
-# Enough text for a confident guess; classifying a whole long article only costs time.
-LANGUAGE_SAMPLE_CHARS = 5000
 # VADER's cost grows faster than linearly with the length of one string, so long
 # sentences are scored in pieces, and a huge text is bounded to its first pieces.
 SENTIMENT_CHUNK_WORDS = 60
@@ -29,88 +43,6 @@ SENTIMENT_MAX_CHUNKS = 2000
 POSITIVE_FROM = 0.05
 NEGATIVE_FROM = -0.05
 
-
-def _wordset(text: str) -> frozenset[str]:
-    """Return the whitespace-separated words of a word list written as a text block."""
-    return frozenset(text.split())
-
-
-ABBREVIATIONS = _wordset(
-    "mr mrs ms dr prof sr jr st mt vs inc ltd co corp no nos fig gen gov sen rep lt col "
-    "capt sgt adm jan feb apr jun jul aug sep sept oct nov dec approx dept est al ca nr "
-    "bzw vgl str mme mlle sra srta ud uds av"
-)
-
-STOPWORDS_EN = _wordset(
-    """
-    a about above after again against all almost along already also although always am
-    among an and another any anyone anything are around as at away back be became because
-    become been before being below between both but by can cannot could did do does doing
-    done down during each either else enough etc even ever every few for from further get
-    gets getting go goes going gone got had has have having he her here hers herself him
-    himself his how however i if in including into is it its itself just least less let
-    like made make makes making many may maybe me might more most much must my myself
-    near need needs neither never next no nor not now of off often on once one only onto
-    or other others otherwise our ours ourselves out over own per perhaps quite rather
-    really same see seen she should since so some something still such than that the
-    their theirs them themselves then there these they this those though through thus
-    to too toward towards under until up upon us use used using very via was we well
-    were what whatever when where whether which while who whom whose why will with within
-    without would yet you your yours yourself yourselves
-    ago according across actually add added ahead allow amid anyway ask asked based behind
-    believe best better big bit came come comes coming continue day days different doesn don
-    early end far find first five four full give given gives good great half high hit
-    include instead keep kind know known large largest last late later lead left long look
-    looking lot lots low mean means million billion month months mr mrs ms new news number
-    old part past people place point put recent recently report reported reports right said
-    say saying says second set several show shows side six small started take taken takes
-    talk tell ten thing things think third three time times today told top total try turn
-    two way ways week weeks went whole won work year years yes yesterday monday tuesday
-    wednesday thursday friday saturday sunday january february march april june july august
-    september october november december percent inch inches cent
-    """
-)
-
-STOPWORDS_DE = _wordset(
-    """
-    aber alle allem allen aller alles als also am an ander andere anderen auch auf aus
-    bzw daß für gab geht gut kam kommt lassen macht mal
-    bei beim bereits bin bis bist da dabei damit dann darauf darum das dass dem den denn
-    der des deshalb dich die dies diese diesem diesen dieser dieses dir doch dort du durch
-    ein eine einem einen einer eines einige er es etwa euch euer gibt ganz gegen gewesen
-    hab habe haben hat hatte hatten hier hin hinter ich ihm ihn ihnen ihr ihre ihrem
-    ihren ihrer im immer in ins ist ja jede jedem jeden jeder jedoch jetzt kann kein
-    keine keinen können könnte man mehr mein meine mich mir mit muss müssen nach nicht
-    nichts noch nun nur ob oder ohne schon sehr sein seine seinem seinen seiner seit
-    selbst sich sie sind so soll sollen sowie über um und uns unser unter viel viele vom
-    von vor war waren was weil weiter welche welchen wenn wer werden wie wieder will wir
-    wird wo wurde wurden zu zum zur zwar zwischen heute jahr jahren prozent sagte
-    """
-)
-
-STOPWORDS_FR = _wordset(
-    """
-    au aux avec avoir ce cela ces cet cette ceux chez comme dans de des donc dont du elle
-    elles en encore est et été être eu fait faire il ils je la le les leur leurs lui ma
-    mais me même mes moi mon ne ni nos notre nous on ont ou où par pas pendant peu peut
-    plus pour qu que quel quelle qui sa sans se selon ses si son sont sous sur ta te tes
-    toi ton tous tout toute toutes très tu un une vos votre vous aussi avant après alors
-    ainsi bien car depuis entre était étaient leur sera seront cette année ans
-    """
-)
-
-STOPWORDS_ES = _wordset(
-    """
-    al algo algunos ante antes como con contra cual cuando de del desde donde dos el ella
-    ellas ellos en entre era eran es esa esas ese eso esos esta estaba estado están este
-    esto estos fue fueron ha habia había han hasta hay la las le les lo los más me mi mis
-    muy nada ni no nos nosotros o otra otras otro otros para pero poco por porque que qué
-    quien se sea según ser si sido sin sobre su sus también tanto te tiene tienen todo
-    todos tu un una uno unos y ya año años además así aunque cada dijo
-    """
-)
-
-STOPWORDS = {"en": STOPWORDS_EN, "de": STOPWORDS_DE, "fr": STOPWORDS_FR, "es": STOPWORDS_ES}
 
 # Keywords of the default taxonomy; a category is scored by how often its words occur.
 CATEGORY_LEXICON: dict[str, str] = {
@@ -208,98 +140,17 @@ FALLBACK_CATEGORY = "other"
 # in a text of another language does not decide.
 MIN_CATEGORY_SCORE = 2
 MIN_CATEGORY_SHARE = 0.01
-
-# Quotes and brackets that may close a sentence or open the next one.
-_CLOSERS = "\"'\u201d\u2019\u00bb)]"
-_OPENERS = "\"'\u201c\u2018\u00ab(["
-_SENTENCE_END = re.compile(r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*\s+")
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-_ELISIONS = frozenset({"l", "d", "j", "m", "n", "s", "t", "c", "qu"})
-_SINGULAR_AS_IS = frozenset({"news", "series", "species", "physics", "politics", "economics"})
-_STEM_SUFFIXES = (
-    *("ations", "ation", "ings", "ing", "ers", "er", "ments", "ment", "ed", "ly"),
-    *("ity", "al", "ic", "e"),
-)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split ``text`` into sentences; a line break always ends one."""
-    sentences: list[str] = []
-    for line in text.splitlines():
-        paragraph = " ".join(line.split())
-        start = 0
-        for match in _SENTENCE_END.finditer(paragraph):
-            following = paragraph[match.end() :].lstrip(_OPENERS)[:1]
-            if not (following.isupper() or following.isdigit()):
-                continue
-            if match.group().startswith(".") and _ends_in_abbreviation(
-                paragraph[start : match.start()]
-            ):
-                continue
-            sentences.append(paragraph[start : match.end()].strip())
-            start = match.end()
-        if tail := paragraph[start:].strip():
-            sentences.append(tail)
-    return sentences
-
-
-def _ends_in_abbreviation(text: str) -> bool:
-    """Tell whether the period after ``text`` belongs to an abbreviation or an initial."""
-    last = text.rsplit(maxsplit=1)[-1].lstrip(_OPENERS) if text.strip() else ""
-    # "J. Smith", "U.S. officials", "e.g. this" and "Dr. Who" are not sentence ends.
-    return len(last) == 1 or "." in last or last.lower() in ABBREVIATIONS
-
-
-def words(text: str) -> list[str]:
-    """Return the lowercase words of ``text``; hyphens split, possessives and elisions go."""
-    found = []
-    for token in _WORD.findall(text.replace("\u2019", "'").lower()):
-        if "'" in token:
-            head, _, tail = token.partition("'")
-            if head in _ELISIONS:  # French l'économie, qu'il
-                token = tail
-            elif tail == "s":
-                token = head
-            elif tail in {"t", "re", "ve", "ll", "d", "m"}:
-                continue  # English contractions are all function words
-        found.append(token)
-    return found
-
-
-def singular(word: str) -> str:
-    """Return a crude singular of an English ``word``, good enough to compare tags."""
-    if len(word) <= 3 or word in _SINGULAR_AS_IS or word.endswith(("ss", "us", "is")):
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "shes", "ches", "xes", "zes")):
-        return word[:-2]
-    return word[:-1] if word.endswith("s") else word
-
-
-def stem(word: str) -> str:
-    """Return a crude stem of ``word``: "gaming", "gamer" and "games" all give "gam"."""
-    base = singular(word)
-    for suffix in _STEM_SUFFIXES:
-        if base.endswith(suffix) and len(base) - len(suffix) >= 3:
-            return base[: -len(suffix)]
-    return base
-
-
-def tag_key(phrase: str) -> str:
-    """Return the comparison key of a tag: lowercase, singular, hyphens as spaces."""
-    return " ".join(singular(word) for word in words(phrase))
-
-
-def _stopwords(language: str | None) -> frozenset[str]:
-    """Return English stopwords plus those of ``language`` when known."""
-    code = (language or "en").split("-")[0].lower()
-    return STOPWORDS_EN | STOPWORDS.get(code, frozenset())
-
-
-def _is_content(word: str, stopwords: frozenset[str]) -> bool:
-    """Tell whether ``word`` carries meaning: not a stopword, a number or a fragment."""
-    return 3 <= len(word) <= 25 and word not in stopwords and not word.isdigit()
+# The text's most central words are its subject: they weigh extra in the category vote.
+CATEGORY_KEYWORDS = 10
+CATEGORY_KEYWORD_WEIGHT = 3
+# Sentences TextRank compares; later ones of a very long text are rarely summary material
+# and would make the comparison quadratic in the length of the text.
+MAX_RANKED_SENTENCES = 400
+# Below this many distinct words every word is a node of the word graph; above, only
+# recurring ones and the title's (a word seen once is no subject of a long text).
+SMALL_VOCABULARY = 60
+# How much TextRank centrality counts against plain frequency in a tag's score.
+CENTRALITY_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -310,12 +161,58 @@ class _Candidate:
     label: str
     score: float
     first_seen: int
+    #: How often it occurs (title words twice): a tag beyond the minimum must recur.
+    count: float
 
     def resembles(self, other: _Candidate) -> bool:
         """Tell whether two tags are near-duplicates: they share a word's stem or prefix."""
         return any(
-            _same_word(mine, theirs) for mine in self.key.split() for theirs in other.key.split()
+            same_word(mine, theirs) for mine in self.key.split() for theirs in other.key.split()
         )
+
+
+@dataclass(frozen=True)
+class _Text:
+    """An article cut up once for every ranking: sentences, words, content words, ranks."""
+
+    sentences: list[str]
+    sentence_words: list[list[str]]
+    #: Per sentence, its content words in singular form (the words that carry meaning).
+    content: list[list[str]]
+    title_words: list[str]
+    title_content: list[str]
+    stopwords: frozenset[str]
+    #: TextRank centrality of content words, from 0 to 1 (the most central word).
+    word_ranks: dict[str, float]
+
+    @classmethod
+    def of(cls, article: ArticleInput, stopwords: frozenset[str]) -> _Text:
+        """Return ``article`` cut up, with its words ranked."""
+        sentences = split_sentences(article.text)
+        sentence_words = [words(sentence) for sentence in sentences]
+        content = [_content_keys(found, stopwords) for found in sentence_words]
+        title_words = words(article.title)
+        title_content = _content_keys(title_words, stopwords)
+        counts = Counter(key for found in content for key in found)
+        nodes = None
+        if len(counts) > SMALL_VOCABULARY:
+            nodes = {key for key, count in counts.items() if count > 1} | set(title_content)
+        ranks = rank_words([title_content, *content], nodes)
+        top = max(ranks.values(), default=0.0) or 1.0
+        return cls(
+            sentences=sentences,
+            sentence_words=sentence_words,
+            content=content,
+            title_words=title_words,
+            title_content=title_content,
+            stopwords=stopwords,
+            word_ranks={key: rank / top for key, rank in ranks.items()},
+        )
+
+
+def _content_keys(found: Sequence[str], stopwords: frozenset[str]) -> list[str]:
+    """Return the singular forms of the content words of ``found``, in order."""
+    return [singular(word) for word in found if is_content(word, stopwords)]
 
 
 class LocalProvider:
@@ -337,15 +234,12 @@ class LocalProvider:
     def enrich(self, article: ArticleInput, existing_tags: Sequence[str]) -> Enrichment:
         """Return the summary, category, tags, sentiment and language of ``article``."""
         language = article.language or self.detect_language(article.text)
-        stopwords = _stopwords(language)
-        sentences = split_sentences(article.text)
-        sentence_words = [words(sentence) for sentence in sentences]
-        title_words = words(article.title)
-        label, score = self.sentiment([article.title, *sentences])
+        text = _Text.of(article, stopwords_for(language))
+        label, score = self.sentiment([article.title, *text.sentences])
         return Enrichment(
-            summary=self.summarize(sentences, sentence_words, stopwords),
-            category=self.categorize(title_words, sentence_words, stopwords),
-            tags=self.tag(title_words, sentence_words, stopwords, existing_tags),
+            summary=self.summarize(text),
+            category=self.categorize(text),
+            tags=self.tag(text, existing_tags),
             sentiment=label,
             sentiment_score=score,
             language=language,
@@ -353,37 +247,35 @@ class LocalProvider:
             model=self.model,
             prompt_tokens=0,
             completion_tokens=0,
+            cost_usd=0.0,
         )
 
-    def summarize(
-        self,
-        sentences: Sequence[str],
-        sentence_words: Sequence[Sequence[str]],
-        stopwords: frozenset[str],
-    ) -> str:
-        """Return the best ``summary_sentences`` sentences, in the order of the text."""
+    def summarize(self, text: _Text) -> str:
+        """Return the ``summary_sentences`` most central sentences, in the order of the text."""
+        sentences = text.sentences
         if len(sentences) <= self.summary_sentences:
             return _cap(" ".join(sentences))
-        frequency = Counter(
-            singular(word)
-            for found in sentence_words
-            for word in found
-            if _is_content(word, stopwords)
-        )
-        top = max(frequency.values(), default=1)
-        scores = []
-        for index, found in enumerate(sentence_words):
-            content = [singular(word) for word in found if _is_content(word, stopwords)]
-            # Bylines, captions and one-word lines are no summary material.
-            if len(found) < 5 or not content:
-                continue
-            weight = sum(frequency[word] / top for word in content) / math.sqrt(len(content))
-            scores.append((-weight, index))
-        if not scores:
-            scores = [(0.0, index) for index in range(len(sentences))]
+        # Bylines, captions and one-word lines are no summary material.
+        candidates = [
+            index
+            for index, found in enumerate(text.sentence_words)
+            if len(found) >= 5 and text.content[index]
+        ] or list(range(len(sentences)))
+        candidates = candidates[:MAX_RANKED_SENTENCES]
+        word_sets = [frozenset(text.content[index]) for index in candidates]
+        title = frozenset(text.title_content)
+        # News puts the essentials first, and the title names them: the random surfer
+        # lands more often on early sentences and on those sharing the title's words.
+        prior = [
+            (1 + len(found & title)) / math.sqrt(1 + position)
+            for position, found in enumerate(word_sets)
+        ]
+        ranks = rank_sentences(word_sets, prior)
+        order = sorted(range(len(candidates)), key=lambda k: (-ranks[k], candidates[k]))
         chosen: list[int] = []
         length = 0
-        for _, index in sorted(scores):
+        for position in order:
+            index = candidates[position]
             if len(chosen) == self.summary_sentences:
                 break
             if chosen and length + 1 + len(sentences[index]) > SUMMARY_MAX_CHARS:
@@ -395,24 +287,18 @@ class LocalProvider:
             length += len(sentences[index]) + 1
         return _cap(" ".join(sentences[index] for index in sorted(chosen)))
 
-    def tag(
-        self,
-        title_words: Sequence[str],
-        sentence_words: Sequence[Sequence[str]],
-        stopwords: frozenset[str],
-        existing_tags: Sequence[str],
-    ) -> list[str]:
-        """Return 3 to 5 keyword tags, preferring ``existing_tags`` in their own spelling."""
-        known = _known_tags(existing_tags, stopwords)
+    def tag(self, text: _Text, existing_tags: Sequence[str]) -> list[str]:
+        """Return 3 to 5 keyphrase tags, preferring ``existing_tags`` in their own spelling."""
+        known = _known_tags(existing_tags, text.stopwords)
         # The title names the subject, so its words count twice.
-        weighted = [(title_words, 2), *((found, 1) for found in sentence_words)]
-        candidates = _candidates(weighted, stopwords, known)
-        total_words = sum(len(found) for found in sentence_words)
+        weighted = [(text.title_words, 2), *((found, 1) for found in text.sentence_words)]
+        candidates = _candidates(weighted, text.stopwords, known, text.word_ranks)
+        total_words = sum(len(found) for found in text.sentence_words)
         present = _count_known(weighted, known)
         # In a long text a single passing mention of a popular tag is not its subject.
         needed = 1 if total_words < 100 else 2
         ranked = [
-            _Candidate(key, label, float(present[key]), -1)
+            _Candidate(key, label, float(present[key]), -1, float(present[key]))
             for key, label in known.items()
             if present[key] >= needed
         ]
@@ -423,26 +309,23 @@ class LocalProvider:
             if len(chosen) == MAX_TAGS:
                 break
             # Beyond the minimum, only words that recur are worth a tag.
-            if len(chosen) >= MIN_TAGS and candidate.score < 2:
+            if len(chosen) >= MIN_TAGS and candidate.count < 2:
                 continue
             if any(candidate.resembles(other) for other in chosen):
                 continue
             chosen.append(candidate)
         return [candidate.label for candidate in chosen]
 
-    def categorize(
-        self,
-        title_words: Sequence[str],
-        sentence_words: Sequence[Sequence[str]],
-        stopwords: frozenset[str],
-    ) -> str:
-        """Return the category of the taxonomy whose keywords the text uses most."""
+    def categorize(self, text: _Text) -> str:
+        """Return the category whose keywords the text, and its keyphrases, use most."""
         stems: Counter[str] = Counter()
-        for word in title_words:
-            if _is_content(word, stopwords):
-                stems[stem(word)] += 3
-        for found in sentence_words:
-            stems.update(stem(word) for word in found if _is_content(word, stopwords))
+        for key in text.title_content:
+            stems[stem(key)] += 3
+        for found in text.content:
+            stems.update(stem(key) for key in found)
+        central = sorted(text.word_ranks, key=lambda key: (-text.word_ranks[key], key))
+        for key in central[:CATEGORY_KEYWORDS]:
+            stems[stem(key)] += CATEGORY_KEYWORD_WEIGHT
         best, best_score = "", 0
         for name in self.categories:
             score = sum(stems[keyword] for keyword in self._category_stems[name])
@@ -468,11 +351,7 @@ class LocalProvider:
 
     def detect_language(self, text: str) -> str | None:
         """Return the ISO 639-1 code of the language of ``text``, or None if it is blank."""
-        sample = text[:LANGUAGE_SAMPLE_CHARS]
-        if not sample.strip():
-            return None
-        code, _ = py3langid.classify(sample)
-        return str(code)
+        return detect_language(text)
 
     def _keywords_of(self, category: str) -> frozenset[str]:
         """Return the keyword stems of ``category``: its lexicon, or its name's words."""
@@ -526,9 +405,15 @@ def _candidates(
     weighted: Sequence[tuple[Sequence[str], int]],
     stopwords: frozenset[str],
     known: dict[str, str],
+    word_ranks: dict[str, float],
 ) -> list[_Candidate]:
-    """Return single words and recurring two-word phrases of the text as tag candidates."""
-    scores: Counter[str] = Counter()
+    """Return single words and recurring two-word phrases of the text as tag candidates.
+
+    A candidate scores its count plus, for each repetition, a share of its TextRank
+    centrality (a phrase: its most central word's), so that of two words as frequent,
+    the one the text revolves around wins.
+    """
+    counts: Counter[str] = Counter()
     first_seen: dict[str, int] = {}
     spellings: dict[str, Counter[str]] = {}
     position = 0
@@ -536,38 +421,33 @@ def _candidates(
         previous: str | None = None
         for word in found:
             position += 1
-            if not _is_content(word, stopwords):
+            if not is_content(word, stopwords):
                 previous = None
                 continue
             phrases = [word] if previous is None else [word, f"{previous} {word}"]
             for phrase in phrases:
                 key = tag_key(phrase)
-                scores[key] += weight
+                counts[key] += weight
                 first_seen.setdefault(key, position)
                 spellings.setdefault(key, Counter())[phrase] += 1
             previous = word
     candidates = []
-    for key, score in scores.items():
+    for key, count in counts.items():
         compact = key.replace(" ", "")
         label = known.get(key) or known.get(compact) or spellings[key].most_common(1)[0][0]
-        is_phrase = " " in key
+        parts = key.split()
+        is_phrase = len(parts) > 1
         # A phrase is a tag only when it recurs; then it beats its single words.
-        if is_phrase and score < 2:
+        if is_phrase and count < 2:
             continue
         if len(label) > MAX_TAG_CHARS:
             continue
-        candidates.append(
-            _Candidate(key, label, score * 2.0 if is_phrase else float(score), first_seen[key])
-        )
+        centrality = CENTRALITY_WEIGHT * max(word_ranks.get(part, 0.0) for part in parts)
+        # Centrality adds with each repetition: a word seen once is ranked by position
+        # only, as TextRank is noise on single mentions.
+        score = (count + (count - 1) * centrality) * (2.0 if is_phrase else 1.0)
+        candidates.append(_Candidate(key, label, score, first_seen[key], float(count)))
     return candidates
-
-
-def _same_word(first: str, second: str) -> bool:
-    """Tell whether two words are forms of one: "games"/"gaming", "patient"/"patienten"."""
-    if stem(first) == stem(second):
-        return True
-    shorter, longer = sorted((first, second), key=len)
-    return len(shorter) >= 5 and longer.startswith(shorter) and len(longer) - len(shorter) <= 3
 
 
 def _chunks(sentences: Iterable[str]) -> Iterable[str]:
