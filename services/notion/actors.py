@@ -1,14 +1,30 @@
-"""The publish stage's actor: one page (or file) per link, rewritten on a retry."""
+"""The publish stage's actor: one page (or file) per link, continued on a retry."""
 
 from __future__ import annotations
 
-from functools import cache
+import logging
+import time
+from functools import cache, partial
 
-from services.notion.publish import build_publisher, validate_document
-from services.notion.publishers import Publication, PublishDocument, Publisher
+import dramatiq
+from dramatiq.middleware import Middleware
+
+from services.notion import progress
+from services.notion.publish import build_publisher, document_for, validate_document
+from services.notion.publishers import Publisher
+from services.notion.publishers.notion import NotionPublisher
 from shared import store
+from shared.errors import KbmError
 from shared.pipeline import PUBLISH, stage_actor
 from shared.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+#: Seconds kept back from the stage's time limit for the database writes around the
+#: requests: the publisher stops sending before the time limit can interrupt it.
+TIME_LIMIT_MARGIN = 5.0
+#: The start-up check must not hold up a worker for long when Notion is unreachable.
+STARTUP_CHECK_SECONDS = 15.0
 
 
 @cache
@@ -17,43 +33,41 @@ def publisher() -> Publisher:
     return build_publisher(get_settings())
 
 
+class NotionStartupCheck(Middleware):
+    """Check the Notion database's properties when a worker process starts."""
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        """Resolve the data source and check its schema; log what is wrong, if anything."""
+        try:
+            chosen = publisher()
+            if isinstance(chosen, NotionPublisher):
+                source = chosen.data_source(deadline=time.time() + STARTUP_CHECK_SECONDS)
+                logger.info(
+                    "notion: publishing into database %s, data source %s",
+                    source.database_id,
+                    source.id,
+                )
+        except KbmError as ex:
+            # Publishing fails with this same message until it is fixed; the worker
+            # keeps running so that it picks the fix up without a restart.
+            logger.error("notion: %s", ex)
+
+
 @stage_actor(PUBLISH)
 def publish_item(item_id: int) -> None:
     """Publish the enriched article of a task item's link."""
+    deadline = time.time() + get_settings().notion_timeout - TIME_LIMIT_MARGIN
     link = store.link_of_item(item_id)
-    content = store.content_of(link.id)
-    enrichment = store.enrichment_of(link.id)
-    document = PublishDocument(
-        link_id=link.id,
-        url=link.url,
-        title=content.title,
-        text=content.text,
-        summary=enrichment.summary,
-        category=enrichment.category,
-        tags=list(enrichment.tags),
-        sentiment=enrichment.sentiment,
-        sentiment_score=enrichment.sentiment_score,
-        authors=list(content.authors),
-        published_at=content.published_at,
-        language=enrichment.language or content.language,
-    )
+    document = document_for(link, store.content_of(link.id), store.enrichment_of(link.id))
     validate_document(document)
-    previous = store.publication_of(link.id)
-    publication = publisher().publish(
-        document,
-        Publication(
-            publisher=previous.publisher,
-            page_id=previous.page_id,
-            page_url=previous.page_url,
-            path=previous.path,
+    with progress.exclusive(link.id):
+        publication = publisher().publish(
+            document,
+            progress.load(link.id),
+            progress=partial(progress.record, link.id),
+            deadline=deadline,
         )
-        if previous
-        else None,
-    )
-    store.save_publication(
-        link.id,
-        publisher=publication.publisher,
-        page_id=publication.page_id,
-        page_url=publication.page_url,
-        path=publication.path,
-    )
+        progress.finish(link.id, publication)
+
+
+dramatiq.get_broker().add_middleware(NotionStartupCheck())

@@ -1,27 +1,78 @@
-"""The publish stage's plain code: choose the publisher, check the document."""
+"""The publish stage's plain code: choose the publisher, build and check the document."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+
+import redis
+
+from services.notion.client import NotionAPI
 from services.notion.publishers import PublishDocument, Publisher
 from services.notion.publishers.markdown import MarkdownPublisher
-from shared.errors import ConfigurationError, MissingInput
+from services.notion.publishers.notion import NotionPublisher
+from services.notion.settings import NotionSettings
+from shared.blocks import Block, paragraphs_from_text, validate_blocks
+from shared.errors import MissingInput
+from shared.models import Content, Enrichment, Link
+from shared.ratelimit import RateLimiter
 from shared.settings import Settings
 
+logger = logging.getLogger(__name__)
 
-def build_publisher(settings: Settings) -> Publisher:
+#: The client keeps no burst of its own: Notion's burst allowance then absorbs the
+#: jitter between the moment a slot is taken and the moment Notion counts the request.
+CLIENT_BURST = 1.0
+
+
+def build_publisher(settings: Settings, notion: NotionSettings | None = None) -> Publisher:
     """Return the publisher that ``PUBLISHER`` (and the Notion credentials) select."""
     choice = settings.publisher
     if choice == "auto":
         choice = "notion" if _has_notion_credentials(settings) else "markdown"
-        reason = " (PUBLISHER=auto picks it when NOTION_TOKEN and NOTION_DATABASE_ID are set)"
-    else:
-        reason = ""
     if choice == "notion":
-        raise ConfigurationError(
-            f"PUBLISHER=notion is not available yet{reason}; "
-            "set PUBLISHER=markdown to write files to EXPORT_DIR"
-        )
+        return notion_publisher(notion or NotionSettings.from_env(settings))
     return MarkdownPublisher(settings.export_dir)
+
+
+def notion_publisher(notion: NotionSettings) -> NotionPublisher:
+    """Return a Notion publisher sharing its token's rate limit with every process."""
+    # The bucket is per token: Notion limits each integration, whichever database it uses.
+    token_id = hashlib.sha256(notion.token.encode()).hexdigest()[:16]
+    limiter = RateLimiter(
+        redis.Redis.from_url(notion.redis_url, socket_connect_timeout=5, socket_timeout=10),
+        f"notion:{token_id}",
+        notion.rate_limit,
+        CLIENT_BURST,
+    )
+    api = NotionAPI(notion.token, notion.base_url, limiter, notion.request_timeout)
+    return NotionPublisher(
+        api,
+        notion.database_id,
+        notion.properties,
+        data_source_id=notion.data_source_id,
+        stage_timeout=notion.stage_timeout,
+        create_settle=notion.create_settle,
+    )
+
+
+def document_for(link: Link, content: Content, enrichment: Enrichment) -> PublishDocument:
+    """Return the document to publish for a link from what the stages stored."""
+    return PublishDocument(
+        link_id=link.id,
+        url=link.url,
+        title=content.title,
+        text=content.text,
+        summary=enrichment.summary,
+        category=enrichment.category,
+        tags=list(enrichment.tags),
+        sentiment=enrichment.sentiment,
+        sentiment_score=enrichment.sentiment_score,
+        authors=list(content.authors),
+        published_at=content.published_at,
+        language=enrichment.language or content.language,
+        blocks=_blocks(link.id, content),
+    )
 
 
 def validate_document(document: PublishDocument) -> None:
@@ -36,6 +87,18 @@ def validate_document(document: PublishDocument) -> None:
             f"link {document.link_id} has no article {' or '.join(missing)} to publish; "
             "parse it again before publishing"
         )
+
+
+def _blocks(link_id: int, content: Content) -> list[Block]:
+    """Return the article's stored structure, or its text's paragraphs without one."""
+    if not content.blocks:
+        return paragraphs_from_text(content.text)
+    try:
+        return validate_blocks(content.blocks)
+    except ValueError as ex:
+        # A malformed structure must not cost the article: its text is still good.
+        logger.warning("link %s: stored blocks are invalid (%s); using the text", link_id, ex)
+        return paragraphs_from_text(content.text)
 
 
 def _has_notion_credentials(settings: Settings) -> bool:

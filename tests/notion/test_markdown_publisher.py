@@ -13,6 +13,7 @@ import yaml
 from services.notion.publishers import Publication, PublishDocument
 from services.notion.publishers import markdown as markdown_module
 from services.notion.publishers.markdown import MarkdownPublisher, slugify
+from shared.blocks import Block
 from shared.errors import PublishError, RetryableError
 
 
@@ -345,3 +346,63 @@ def test_a_title_without_ascii_letters_gets_an_untitled_file(tmp_path: Path) -> 
     publication = MarkdownPublisher(tmp_path).publish(make_document(title="東京"), None)
 
     assert Path(publication.path or "").name == "untitled-42.md"
+
+
+def test_the_body_has_the_structure_of_the_notion_page(tmp_path: Path) -> None:
+    blocks: list[Block] = [
+        {"type": "heading", "level": 1, "text": "Background"},
+        {"type": "paragraph", "text": "Why queues matter."},
+        {"type": "list_item", "ordered": False, "text": "decoupling"},
+        {"type": "list_item", "ordered": False, "text": "back-pressure"},
+        {"type": "list_item", "ordered": True, "text": "send"},
+        {"type": "list_item", "ordered": True, "text": "consume\nand ack"},
+        {"type": "heading", "level": 3, "text": "A  detail"},
+        {"type": "quote", "text": "Queues are\nbuffers."},
+        {"type": "code", "text": "broker.send(message)\n"},
+        {"type": "paragraph", "text": "   "},
+    ]
+
+    publication = MarkdownPublisher(tmp_path).publish(make_document(blocks=blocks), None)
+
+    _, body = split_file(Path(publication.path or ""))
+    assert body == (
+        "\n# How Queues Work\n\n"
+        "> Queues decouple producers from consumers.\n\n"
+        "## Background\n\n"
+        "Why queues matter.\n\n"
+        "- decoupling\n- back-pressure\n\n"
+        "1. send\n2. consume\n   and ack\n\n"
+        "#### A detail\n\n"
+        "> Queues are\n> buffers.\n\n"
+        "```\nbroker.send(message)\n```\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("# not a heading", "\\# not a heading"),
+        ("> not a quote", "\\> not a quote"),
+        ("- not a list", "\\- not a list"),
+        ("1. not a list", "1\\. not a list"),
+        ("---", "\\---"),
+        ("```not code", "\\```not code"),
+        ("#hashtag and -5 degrees", "#hashtag and -5 degrees"),
+    ],
+)
+def test_text_that_reads_as_markdown_syntax_is_escaped(
+    tmp_path: Path, text: str, written: str
+) -> None:
+    document = make_document(blocks=[{"type": "paragraph", "text": text}])
+
+    _, body = split_file(Path(MarkdownPublisher(tmp_path).publish(document, None).path or ""))
+
+    assert body.endswith(f"\n\n{written}\n")
+
+
+def test_code_holding_backticks_gets_a_longer_fence(tmp_path: Path) -> None:
+    document = make_document(blocks=[{"type": "code", "text": "x = '```'"}])
+
+    _, body = split_file(Path(MarkdownPublisher(tmp_path).publish(document, None).path or ""))
+
+    assert body.endswith("\n\n````\nx = '```'\n````\n")

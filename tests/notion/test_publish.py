@@ -9,6 +9,8 @@ import pytest
 from services.notion.publish import build_publisher, validate_document
 from services.notion.publishers import PublishDocument
 from services.notion.publishers.markdown import MarkdownPublisher
+from services.notion.publishers.notion import NotionPublisher
+from services.notion.settings import NotionSettings
 from shared.errors import ConfigurationError, MissingInput, PermanentError
 from shared.settings import Settings
 
@@ -71,28 +73,50 @@ def test_auto_without_both_notion_settings_builds_a_markdown_publisher(
     assert isinstance(build_publisher(settings), MarkdownPublisher)
 
 
-def test_notion_is_not_available_yet(tmp_path: Path) -> None:
+DATABASE_ID = "0123456789abcdef0123456789abcdef"
+
+
+def test_notion_builds_a_notion_publisher_on_the_database(tmp_path: Path) -> None:
     settings = make_settings(
-        tmp_path, publisher="notion", notion_token="secret", notion_database_id="db"
+        tmp_path,
+        publisher="notion",
+        notion_token="secret",
+        notion_database_id=f"https://www.notion.so/team/Reading-{DATABASE_ID}?v=1",
     )
 
-    with pytest.raises(ConfigurationError, match=r"PUBLISHER=notion is not available yet"):
-        build_publisher(settings)
+    publisher = build_publisher(settings, NotionSettings.from_env(settings, environ={}))
+
+    assert isinstance(publisher, NotionPublisher)
+    assert publisher.name == "notion"
+    assert publisher.database_id == "01234567-89ab-cdef-0123-456789abcdef"
+    assert publisher.stage_timeout == settings.notion_timeout
 
 
-def test_auto_with_notion_credentials_says_why_it_chose_notion(tmp_path: Path) -> None:
+def test_auto_with_notion_credentials_builds_a_notion_publisher(tmp_path: Path) -> None:
     settings = make_settings(
-        tmp_path, publisher="auto", notion_token="secret", notion_database_id="db"
+        tmp_path, publisher="auto", notion_token="secret", notion_database_id=DATABASE_ID
     )
 
-    with pytest.raises(ConfigurationError) as caught:
+    publisher = build_publisher(settings, NotionSettings.from_env(settings, environ={}))
+
+    assert isinstance(publisher, NotionPublisher)
+
+
+@pytest.mark.parametrize(
+    ("token", "database_id", "variable"),
+    [(None, DATABASE_ID, "NOTION_TOKEN"), ("ntn_private_value", None, "NOTION_DATABASE_ID")],
+)
+def test_notion_without_its_credentials_names_the_missing_variable(
+    tmp_path: Path, token: str | None, database_id: str | None, variable: str
+) -> None:
+    settings = make_settings(
+        tmp_path, publisher="notion", notion_token=token, notion_database_id=database_id
+    )
+
+    with pytest.raises(ConfigurationError, match=variable) as caught:
         build_publisher(settings)
 
-    message = str(caught.value)
-    assert "PUBLISHER=notion is not available yet" in message
-    assert "NOTION_TOKEN" in message
-    assert "PUBLISHER=markdown" in message
-    assert "secret" not in message
+    assert "ntn_private_value" not in str(caught.value)
 
 
 def test_a_complete_document_is_valid() -> None:

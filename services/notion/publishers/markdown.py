@@ -1,11 +1,13 @@
 """The Markdown publisher: one file per link with YAML front matter, written atomically.
 
 A link's file is ``<slug-of-title>-<link_id>.md`` under the export folder. Its front
-matter holds the article's metadata; ``author`` is a list of names (Obsidian's
-convention), so a name that itself holds a comma survives the round trip. The body is
-the title as a heading, the summary as a block quote, then the article text with each
-non-blank line of the text as its own paragraph (extractors separate paragraphs with
-one newline, which Markdown would otherwise merge).
+matter holds the article's metadata (the Notion page's properties); ``author`` is a list
+of names (Obsidian's convention), so a name that itself holds a comma survives the round
+trip. The body has the Notion page's structure: the title as a heading, the summary as a
+block quote, then the article's blocks (headings one level below the title, paragraphs,
+lists, quotes, code). Without blocks, each non-blank line of the text is a paragraph
+(extractors separate paragraphs with one newline, which Markdown would otherwise merge).
+Text that would read as Markdown syntax at the start of a line is escaped.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Any
 
 import yaml
 
-from services.notion.publishers.base import Publication, PublishDocument
+from services.notion.publishers.base import Progress, Publication, PublishDocument
+from shared.blocks import Block, paragraphs_from_text
 from shared.errors import PublishError
 
 NAME = "markdown"
@@ -46,6 +49,14 @@ TRANSLITERATION = str.maketrans(
         "ð": "d",
         "þ": "th",
     }
+)
+
+
+#: Line starts that Markdown reads as syntax: headings, quotes, list markers, thematic
+#: breaks and setext underlines, code fences.
+_SYNTAX_START = re.compile(
+    r"^(?P<indent> {0,3})(?P<mark>#{1,6}(?=\s|$)|>|[-+*](?=\s|$)|\d{1,9}(?=[.)](?:\s|$))"
+    r"|(?:-{3,}|\*{3,}|_{3,}|={3,})\s*$|```|~~~)"
 )
 
 
@@ -89,11 +100,67 @@ def render(document: PublishDocument) -> str:
     }
     header = yaml.safe_dump(front_matter, allow_unicode=True, sort_keys=False)
     parts = ["---\n" + header + "---", "# " + " ".join(document.title.split())]
-    summary_lines = [line.rstrip() for line in document.summary.strip().splitlines()]
-    if summary_lines:
-        parts.append("\n".join(f"> {line}" if line else ">" for line in summary_lines))
-    parts.extend(line.strip() for line in document.text.splitlines() if line.strip())
+    summary = "\n".join(line.rstrip() for line in document.summary.strip().splitlines())
+    if summary:
+        parts.append(_quoted(summary))
+    parts.extend(render_blocks(document.blocks or paragraphs_from_text(document.text)))
     return "\n\n".join(parts) + "\n"
+
+
+def render_blocks(blocks: list[Block]) -> list[str]:
+    """Return the article's blocks as Markdown parts; a list is one part."""
+    parts: list[str] = []
+    open_list: str | None = None  # the kind of list the last part is, if it is one
+    number = 0
+    for block in blocks:
+        kind, text = block["type"], block.get("text", "")
+        if not text.strip():
+            continue
+        if kind == "list_item":
+            marker_kind = "ordered" if block.get("ordered") else "bullet"
+            number = number + 1 if open_list == marker_kind else 1
+            marker = f"{number}. " if marker_kind == "ordered" else "- "
+            item = marker + _escaped(text.strip()).replace("\n", "\n" + " " * len(marker))
+            if open_list == marker_kind:
+                parts[-1] += "\n" + item
+            else:
+                parts.append(item)
+            open_list = marker_kind
+            continue
+        open_list = None
+        if kind == "heading":
+            # The title is the only level-1 heading: the article's headings start at 2.
+            level = min(int(block.get("level", 1)) + 1, 6)
+            parts.append("#" * level + " " + " ".join(text.split()))
+        elif kind == "quote":
+            parts.append(_quoted(_escaped(text.strip())))
+        elif kind == "code":
+            fence = "`" * max(3, _longest_run(text, "`") + 1)
+            parts.append(f"{fence}\n{text.strip(chr(10))}\n{fence}")
+        else:
+            parts.append(_escaped(text.strip()))
+    return parts
+
+
+def _quoted(text: str) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
+
+
+def _escaped(text: str) -> str:
+    """Return ``text`` with a backslash before syntax that starts any of its lines."""
+    return "\n".join(_SYNTAX_START.sub(_escape_mark, line, count=1) for line in text.split("\n"))
+
+
+def _escape_mark(match: re.Match[str]) -> str:
+    mark = match["mark"]
+    # A backslash escapes punctuation only: an ordered list's is the "." after its number.
+    escaped = f"{mark}\\" if mark.isdigit() else f"\\{mark}"
+    return match["indent"] + escaped
+
+
+def _longest_run(text: str, char: str) -> int:
+    runs = re.findall(f"{re.escape(char)}+", text)
+    return max((len(run) for run in runs), default=0)
 
 
 class MarkdownPublisher:
@@ -104,8 +171,19 @@ class MarkdownPublisher:
     def __init__(self, export_dir: Path) -> None:
         self.export_dir = export_dir.expanduser().absolute()
 
-    def publish(self, document: PublishDocument, previous: Publication | None) -> Publication:
-        """Write the link's file, replacing its earlier file if the title changed."""
+    def publish(
+        self,
+        document: PublishDocument,
+        previous: Publication | None,
+        *,
+        progress: Progress | None = None,
+        deadline: float | None = None,
+    ) -> Publication:
+        """Write the link's file, replacing its earlier file if the title changed.
+
+        One atomic write has no intermediate state to report, and no waits: ``progress``
+        and ``deadline`` are not needed.
+        """
         target = self.export_dir / file_name(document)
         try:
             self.export_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,801 @@
+"""A loopback Notion API (version 2025-09-03) that enforces Notion's limits, for tests and bench.
+
+It serves the endpoints the publisher uses — databases with data sources, data source
+queries, pages and block children — on 127.0.0.1, with bearer auth, the Notion-Version
+check and Notion's error body ``{"object": "error", "status", "code", "message"}``.
+Every documented limit answers 400 ``validation_error`` when broken: 2 000 UTF-16 units
+per text, 100 items per rich-text array, 100 blocks per children array, two levels of
+nesting, 1 000 blocks and 500 KB per request, 2 000-character URLs, 100 options without
+commas. A token bucket (3 requests/s by default) answers 429 ``rate_limited`` with
+``Retry-After``, and faults are injected on demand (see :meth:`NotionServer.inject`).
+
+Every request and page is recorded, so a test can count requests per page and see that
+no URL has two pages. It imports nothing from the service it checks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import math
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+NOTION_VERSION = "2025-09-03"
+MAX_TEXT = 2000
+MAX_ITEMS = 100
+MAX_CHILDREN = 100
+MAX_DEPTH = 2
+MAX_REQUEST_BLOCKS = 1000
+MAX_REQUEST_BYTES = 500_000
+MAX_URL = 2000
+MAX_OPTIONS = 100
+MAX_OPTION_NAME = 100
+
+#: The properties the publisher expects, by default.
+DEFAULT_SCHEMA: dict[str, str] = {
+    "Name": "title",
+    "URL": "url",
+    "Tags": "multi_select",
+    "Category": "select",
+    "Sentiment": "select",
+    "Summary": "rich_text",
+    "Author": "rich_text",
+    "Published": "date",
+}
+TEXT_BLOCKS = {
+    "paragraph",
+    "heading_1",
+    "heading_2",
+    "heading_3",
+    "bulleted_list_item",
+    "numbered_list_item",
+    "quote",
+    "callout",
+    "toggle",
+    "code",
+}
+#: Block types that may hold children in a request.
+PARENT_BLOCKS = {
+    "paragraph",
+    "bulleted_list_item",
+    "numbered_list_item",
+    "quote",
+    "callout",
+    "toggle",
+    "synced_block",
+}
+CODE_LANGUAGES = {"plain text", "python", "javascript", "json", "bash", "markdown", "sql"}
+
+
+class NotionError(Exception):
+    """An error answer: status, Notion's code and message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers: dict[str, str] = {}
+
+
+def invalid(message: str) -> NotionError:
+    """Return a 400 ``validation_error``."""
+    return NotionError(400, "validation_error", message)
+
+
+@dataclass
+class Fault:
+    """A fault for the requests that match ``method`` and the ``path`` regex.
+
+    Actions: ``error`` answers ``status``/``code`` without doing anything; ``error_after``
+    does the request, then answers the error; ``hang`` waits ``seconds`` and closes the
+    connection without doing anything; ``lose`` does the request, waits ``seconds`` and
+    closes the connection without an answer (the create that succeeds unseen).
+    """
+
+    action: str
+    method: str | None = None
+    path: str | None = None
+    skip: int = 0
+    times: int = 1
+    status: int = 500
+    code: str = "internal_server_error"
+    seconds: float = 0.0
+    retry_after: float | None = None
+    hits: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        """Tell whether this fault concerns a request."""
+        return (self.method is None or self.method == method) and (
+            self.path is None or re.search(self.path, path) is not None
+        )
+
+
+@dataclass
+class RequestRecord:
+    """One request as the server saw it."""
+
+    method: str
+    path: str
+    status: int = 0
+    at: float = 0.0
+    size: int = 0
+    blocks: int = 0
+    page_id: str | None = None
+    fault: str | None = None
+
+
+@dataclass
+class _Bucket:
+    rate: float
+    capacity: float
+    tokens: float = 0.0
+    at: float = field(default_factory=time.monotonic)
+
+    def take(self) -> float:
+        """Take a token; return 0, or the seconds until one is available."""
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+class NotionServer:
+    """The loopback Notion API; ``base_url`` is what ``NOTION_BASE_URL`` should be."""
+
+    def __init__(
+        self,
+        *,
+        token: str = "secret-test-token",
+        rate: float = 3.0,
+        burst: float | None = None,
+        schema: dict[str, str] | None = None,
+        data_sources: int = 1,
+        block_limit: int | None = None,
+        latency: float = 0.0,
+    ) -> None:
+        self.token = token
+        self.database_id = str(uuid.uuid4())
+        self.data_source_ids = [str(uuid.uuid4()) for _ in range(data_sources)]
+        self.data_source_id = self.data_source_ids[0]
+        self.schema: dict[str, dict[str, Any]] = {
+            name: _property_schema(name, kind) for name, kind in (schema or DEFAULT_SCHEMA).items()
+        }
+        self.block_limit = block_limit
+        self.latency = latency
+        self.bucket = _Bucket(rate, burst if burst is not None else max(1.0, rate))
+        self.bucket.tokens = self.bucket.capacity
+        self.pages: dict[str, dict[str, Any]] = {}
+        self.blocks: dict[str, dict[str, Any]] = {}
+        self.children: dict[str, list[str]] = {}
+        self.records: list[RequestRecord] = []
+        self.faults: list[Fault] = []
+        self.lock = threading.RLock()
+        self.closing = threading.Event()
+        self.connections: set[socket.socket] = set()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+
+    # Test controls ---------------------------------------------------------------------
+
+    def inject(self, action: str, **options: Any) -> Fault:
+        """Add a fault (see :class:`Fault`); ``skip=N-1`` hits the Nth matching request."""
+        fault = Fault(action, **options)
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def set_rate(self, rate: float, burst: float | None = None) -> None:
+        """Change the token bucket (full again)."""
+        with self.lock:
+            self.bucket = _Bucket(rate, burst if burst is not None else max(1.0, rate))
+            self.bucket.tokens = self.bucket.capacity
+
+    def close(self) -> None:
+        """Stop serving; hanging requests give up."""
+        self.closing.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        # Kept-alive connections go too, as when the real service goes away.
+        with self.lock:
+            for connection in list(self.connections):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> NotionServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # What tests read -------------------------------------------------------------------
+
+    def pages_with_url(self, url: str) -> list[dict[str, Any]]:
+        """Return the pages (trashed too) whose URL property is ``url``."""
+        with self.lock:
+            return [page for page in self.pages.values() if _url_of(page) == url]
+
+    def duplicates(self) -> dict[str, int]:
+        """Return URL → number of pages, for every URL with more than one page."""
+        counts: dict[str, int] = {}
+        with self.lock:
+            for page in self.pages.values():
+                url = _url_of(page)
+                if url is not None:
+                    counts[url] = counts.get(url, 0) + 1
+        return {url: count for url, count in counts.items() if count > 1}
+
+    def top_level(self, page_id: str) -> list[dict[str, Any]]:
+        """Return a page's top-level blocks (synced containers as they are)."""
+        with self.lock:
+            return [self.blocks[child] for child in self.children.get(page_id, [])]
+
+    def content(self, page_id: str) -> list[tuple[str, str]]:
+        """Return a page's blocks in reading order as (type, text), containers unwrapped."""
+        with self.lock:
+            return list(self._content(page_id))
+
+    def _content(self, parent: str) -> Iterator[tuple[str, str]]:
+        for child in self.children.get(parent, []):
+            block = self.blocks[child]
+            kind = block["type"]
+            if kind == "synced_block":
+                yield from self._content(child)
+                continue
+            text = "".join(item["text"]["content"] for item in block[kind].get("rich_text", []))
+            yield kind, text
+            yield from self._content(child)
+
+    def requests(
+        self, method: str | None = None, path: str | None = None, status: int | None = None
+    ) -> list[RequestRecord]:
+        """Return the recorded requests, filtered by method, path regex and status."""
+        with self.lock:
+            return [
+                record
+                for record in self.records
+                if (method is None or record.method == method)
+                and (path is None or re.search(path, record.path))
+                and (status is None or record.status == status)
+            ]
+
+    # Serving ---------------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, headers: Any, body: bytes) -> tuple[Any, ...]:
+        """Answer one request: ("answer", status, headers, body) or ("drop", record)."""
+        parts = urlsplit(target)
+        path, query = parts.path, parse_qs(parts.query)
+        record = RequestRecord(method, path, at=time.monotonic(), size=len(body))
+        with self.lock:
+            self.records.append(record)
+            fault = self._fault(method, path)
+        if self.latency:
+            time.sleep(self.latency)
+        if fault is not None:
+            record.fault = fault.action
+        try:
+            if fault is not None and fault.action == "hang":
+                self.closing.wait(fault.seconds)
+                return ("drop",)
+            if fault is not None and fault.action == "error":
+                raise self._fault_error(fault)
+            status, answer = self._serve(method, path, query, headers, body, record)
+            if fault is not None and fault.action == "lose":
+                self.closing.wait(fault.seconds)
+                return ("drop",)
+            if fault is not None and fault.action == "error_after":
+                raise self._fault_error(fault)
+        except NotionError as ex:
+            record.status = ex.status
+            payload = {
+                "object": "error",
+                "status": ex.status,
+                "code": ex.code,
+                "message": ex.message,
+                "request_id": str(uuid.uuid4()),
+            }
+            return ("answer", ex.status, ex.headers, json.dumps(payload).encode())
+        record.status = status
+        return ("answer", status, {}, json.dumps(answer, ensure_ascii=False).encode())
+
+    def _fault(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.times <= 0 or not fault.matches(method, path):
+                continue
+            if fault.skip > 0:
+                fault.skip -= 1
+                continue
+            fault.times -= 1
+            fault.hits += 1
+            return fault
+        return None
+
+    @staticmethod
+    def _fault_error(fault: Fault) -> NotionError:
+        error = NotionError(fault.status, fault.code, f"Injected fault: {fault.code}.")
+        if fault.retry_after is not None:
+            error.headers["Retry-After"] = str(fault.retry_after)
+        return error
+
+    def _serve(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: Any,
+        body: bytes,
+        record: RequestRecord,
+    ) -> tuple[int, dict[str, Any]]:
+        if headers.get("Authorization") != f"Bearer {self.token}":
+            raise NotionError(401, "unauthorized", "API token is invalid.")
+        version = headers.get("Notion-Version")
+        if version is None:
+            raise NotionError(400, "missing_version", "Notion-Version header should be defined.")
+        if version != NOTION_VERSION:
+            raise invalid(f"Notion-Version header should be {NOTION_VERSION}, got {version}.")
+        with self.lock:
+            wait = self.bucket.take()
+        if wait:
+            error = NotionError(429, "rate_limited", "You have been rate limited.")
+            error.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            raise error
+        if len(body) > MAX_REQUEST_BYTES:
+            raise invalid(
+                f"Request body is {len(body)} bytes, which exceeds the limit of "
+                f"{MAX_REQUEST_BYTES} bytes."
+            )
+        data: dict[str, Any] = {}
+        if body:
+            try:
+                data = json.loads(body)
+            except ValueError:
+                raise NotionError(400, "invalid_json", "Error parsing JSON body.") from None
+        with self.lock:
+            return self._route(method, path, query, data, record)
+
+    def _route(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        data: dict[str, Any],
+        record: RequestRecord,
+    ) -> tuple[int, dict[str, Any]]:
+        segments = path.strip("/").split("/")
+        if segments[:1] != ["v1"]:
+            raise NotionError(400, "invalid_request_url", "Invalid request URL.")
+        route = segments[1:]
+        if method == "GET" and len(route) == 2 and route[0] == "databases":
+            return 200, self._database(route[1])
+        if method == "GET" and len(route) == 2 and route[0] == "data_sources":
+            return 200, self._data_source(route[1])
+        if method == "POST" and len(route) == 3 and route[0] == "data_sources":
+            return 200, self._query(route[1], data)
+        if method == "POST" and route == ["pages"]:
+            return 200, self._create_page(data, record)
+        if method == "GET" and len(route) == 2 and route[0] == "pages":
+            return 200, self._page_object(self._page(route[1]))
+        if method == "PATCH" and len(route) == 2 and route[0] == "pages":
+            return 200, self._update_page(route[1], data, record)
+        if len(route) == 3 and route[0] == "blocks" and route[2] == "children":
+            if method == "PATCH":
+                return 200, self._append(route[1], data, record)
+            if method == "GET":
+                return 200, self._list_children(route[1], query)
+        raise NotionError(400, "invalid_request", f"Unsupported request: {method} {path}.")
+
+    # Databases -------------------------------------------------------------------------
+
+    def _database(self, database_id: str) -> dict[str, Any]:
+        if _bare(database_id) != _bare(self.database_id):
+            raise _not_found("database", database_id)
+        return {
+            "object": "database",
+            "id": self.database_id,
+            "title": [{"type": "text", "text": {"content": "Knowledge base"}}],
+            "data_sources": [
+                {"id": source, "name": f"Source {index + 1}"}
+                for index, source in enumerate(self.data_source_ids)
+            ],
+        }
+
+    def _source_id(self, data_source_id: str) -> str:
+        for source in self.data_source_ids:
+            if _bare(source) == _bare(data_source_id):
+                return source
+        raise _not_found("data source", data_source_id)
+
+    def _data_source(self, data_source_id: str) -> dict[str, Any]:
+        return {
+            "object": "data_source",
+            "id": self._source_id(data_source_id),
+            "parent": {"type": "database_id", "database_id": self.database_id},
+            "properties": json.loads(json.dumps(self.schema)),
+        }
+
+    def _query(self, data_source_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        source = self._source_id(data_source_id)
+        condition = data.get("filter")
+        matches = [
+            page
+            for page in self.pages.values()
+            if page["parent"]["data_source_id"] == source
+            and not page["in_trash"]
+            and (condition is None or self._matches(page, condition))
+        ]
+        size = int(data.get("page_size") or 100)
+        if not 1 <= size <= 100:
+            raise invalid("body.page_size should be ≤ `100`.")
+        start = int(data.get("start_cursor") or 0)
+        chunk = matches[start : start + size]
+        more = start + size < len(matches)
+        return {
+            "object": "list",
+            "results": [self._page_object(page) for page in chunk],
+            "has_more": more,
+            "next_cursor": str(start + size) if more else None,
+        }
+
+    def _matches(self, page: dict[str, Any], condition: dict[str, Any]) -> bool:
+        name = condition.get("property")
+        if name not in self.schema:
+            raise invalid(f"Could not find property with name or id: {name}")
+        kind = self.schema[name]["type"]
+        if kind not in condition:
+            raise invalid(f"body.filter.{kind} should be defined for property {name}.")
+        wanted = condition[kind].get("equals")
+        value = page["properties"].get(name, {}).get(kind)
+        if kind in ("title", "rich_text"):
+            value = "".join(item["text"]["content"] for item in value or [])
+        return bool(value == wanted)
+
+    # Pages -----------------------------------------------------------------------------
+
+    def _page(self, page_id: str) -> dict[str, Any]:
+        for key, page in self.pages.items():
+            if _bare(key) == _bare(page_id):
+                return page
+        raise _not_found("page", page_id)
+
+    def _page_object(self, page: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "object": "page",
+            "id": page["id"],
+            "created_time": page["created_time"],
+            "in_trash": page["in_trash"],
+            "archived": page["in_trash"],
+            "url": page["url"],
+            "parent": page["parent"],
+            "properties": {
+                name: {"id": self.schema[name]["id"], "type": self.schema[name]["type"], **value}
+                for name, value in page["properties"].items()
+            },
+        }
+
+    def _create_page(self, data: dict[str, Any], record: RequestRecord) -> dict[str, Any]:
+        parent = data.get("parent")
+        if not isinstance(parent, dict) or parent.get("type") != "data_source_id":
+            raise invalid("body.parent.data_source_id should be defined.")
+        source = self._source_id(str(parent.get("data_source_id")))
+        properties = self._checked_properties(data.get("properties") or {})
+        counter = [0]
+        children = data.get("children") or []
+        self._check_children(children, "body.children", 1, counter)
+        self._check_request_blocks(counter[0])
+        page_id = str(uuid.uuid4())
+        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+        page = {
+            "id": page_id,
+            "created_time": now,
+            "in_trash": False,
+            "url": f"https://www.notion.so/{page_id.replace('-', '')}",
+            "parent": {"type": "data_source_id", "data_source_id": source},
+            "properties": properties,
+        }
+        self.pages[page_id] = page
+        self.children[page_id] = []
+        self._insert(page_id, children, None)
+        record.page_id, record.blocks = page_id, counter[0]
+        return self._page_object(page)
+
+    def _update_page(
+        self, page_id: str, data: dict[str, Any], record: RequestRecord
+    ) -> dict[str, Any]:
+        page = self._page(page_id)
+        record.page_id = page["id"]
+        trash = data.get("in_trash", data.get("archived"))
+        if page["in_trash"] and trash is not False:
+            raise invalid(
+                "Can't edit block that is archived. You must unarchive the block before editing."
+            )
+        page["properties"].update(self._checked_properties(data.get("properties") or {}))
+        if data.get("erase_content"):
+            for child in self.children.get(page["id"], []):
+                self._drop(child)
+            self.children[page["id"]] = []
+        if trash is not None:
+            page["in_trash"] = bool(trash)
+        return self._page_object(page)
+
+    def _checked_properties(self, properties: dict[str, Any]) -> dict[str, Any]:
+        checked = {}
+        for name, value in properties.items():
+            if name not in self.schema:
+                raise invalid(f"{name} is not a property that exists.")
+            kind = self.schema[name]["type"]
+            if not isinstance(value, dict) or kind not in value:
+                raise invalid(f"{name} is expected to be {kind}.")
+            where = f"body.properties.{name}.{kind}"
+            inner = value[kind]
+            if kind in ("title", "rich_text"):
+                _check_rich_text(inner, where)
+            elif kind == "url":
+                if inner is not None and (not isinstance(inner, str) or len(inner) > MAX_URL):
+                    raise invalid(f"{where}.length should be ≤ `{MAX_URL}`.")
+            elif kind == "select":
+                if inner is not None:
+                    self._check_option(name, inner, where)
+            elif kind == "multi_select":
+                if not isinstance(inner, list):
+                    raise invalid(f"{where} should be an array.")
+                if len(inner) > MAX_OPTIONS:
+                    raise invalid(
+                        f"{where}.length should be ≤ `{MAX_OPTIONS}`, instead was `{len(inner)}`."
+                    )
+                for index, option in enumerate(inner):
+                    self._check_option(name, option, f"{where}[{index}]")
+            elif kind == "date" and inner is not None:
+                try:
+                    datetime.date.fromisoformat(str(inner.get("start"))[:10])
+                except ValueError:
+                    raise invalid(f"{where}.start should be an ISO 8601 date.") from None
+            checked[name] = {kind: inner}
+        return checked
+
+    def _check_option(self, name: str, option: Any, where: str) -> None:
+        if not isinstance(option, dict) or not isinstance(option.get("name"), str):
+            raise invalid(f"{where}.name should be defined.")
+        option_name = option["name"]
+        if "," in option_name:
+            raise invalid(f"{where}.name should not contain commas, instead was `{option_name}`.")
+        if len(option_name) > MAX_OPTION_NAME or not option_name.strip():
+            raise invalid(f"{where}.name.length should be ≤ `{MAX_OPTION_NAME}` and not empty.")
+        options = self.schema[name][self.schema[name]["type"]]["options"]
+        if option_name not in {known["name"] for known in options}:
+            # Notion adds a new option to the property the first time a page uses it.
+            options.append({"id": str(uuid.uuid4())[:8], "name": option_name, "color": "default"})
+
+    # Blocks ----------------------------------------------------------------------------
+
+    def _append(self, block_id: str, data: dict[str, Any], record: RequestRecord) -> dict[str, Any]:
+        parent = self._parent(block_id)
+        page = self._page_of(parent)
+        record.page_id = page["id"] if page else None
+        if page is not None and page["in_trash"]:
+            raise invalid(
+                "Can't edit block that is archived. You must unarchive the block before editing."
+            )
+        children = data.get("children")
+        if not isinstance(children, list):
+            raise invalid("body.children should be defined, instead was `undefined`.")
+        counter = [0]
+        self._check_children(children, "body.children", 1, counter)
+        self._check_request_blocks(counter[0])
+        after = data.get("after")
+        if after is not None and after not in self.children[parent]:
+            raise invalid(f"body.after should be a child of {block_id}, instead was `{after}`.")
+        record.blocks = counter[0]
+        created = self._insert(parent, children, after)
+        return {"object": "list", "results": [self._block_object(child) for child in created]}
+
+    def _parent(self, block_id: str) -> str:
+        for key in self.children:
+            if _bare(key) == _bare(block_id):
+                return key
+        raise _not_found("block", block_id)
+
+    def _page_of(self, block_id: str) -> dict[str, Any] | None:
+        while block_id not in self.pages:
+            block = self.blocks.get(block_id)
+            if block is None:
+                return None
+            block_id = block["parent_id"]
+        return self.pages[block_id]
+
+    def _list_children(self, block_id: str, query: dict[str, list[str]]) -> dict[str, Any]:
+        parent = self._parent(block_id)
+        size = int(query.get("page_size", ["100"])[0])
+        if not 1 <= size <= 100:
+            raise invalid("page_size should be ≤ `100`.")
+        start = int(query.get("start_cursor", ["0"])[0])
+        children = self.children[parent]
+        chunk = children[start : start + size]
+        more = start + size < len(children)
+        return {
+            "object": "list",
+            "results": [self._block_object(child) for child in chunk],
+            "has_more": more,
+            "next_cursor": str(start + size) if more else None,
+        }
+
+    def _block_object(self, block_id: str) -> dict[str, Any]:
+        block = self.blocks[block_id]
+        kind = block["type"]
+        return {
+            "object": "block",
+            "id": block_id,
+            "type": kind,
+            "has_children": bool(self.children.get(block_id)),
+            "in_trash": False,
+            kind: block[kind],
+        }
+
+    def _check_children(self, children: Any, where: str, depth: int, counter: list[int]) -> None:
+        if not isinstance(children, list):
+            raise invalid(f"{where} should be an array.")
+        if len(children) > MAX_CHILDREN:
+            raise invalid(
+                f"body failed validation: {where}.length should be ≤ `{MAX_CHILDREN}`, "
+                f"instead was `{len(children)}`."
+            )
+        for index, block in enumerate(children):
+            path = f"{where}[{index}]"
+            counter[0] += 1
+            kind = block.get("type") if isinstance(block, dict) else None
+            if kind not in TEXT_BLOCKS | {"synced_block"} or not isinstance(block.get(kind), dict):
+                raise invalid(f"body failed validation: {path} has no supported block type.")
+            payload = block[kind]
+            if kind in TEXT_BLOCKS:
+                _check_rich_text(payload.get("rich_text"), f"{path}.{kind}.rich_text")
+            if kind == "code" and payload.get("language") not in CODE_LANGUAGES:
+                raise invalid(f"{path}.code.language should be a known language.")
+            if kind == "synced_block" and payload.get("synced_from") is not None:
+                raise invalid(f"{path}.synced_block.synced_from must reference a synced block.")
+            nested = payload.get("children")
+            if nested is None:
+                continue
+            if kind not in PARENT_BLOCKS:
+                raise invalid(f"{path}.{kind}.children should be not present.")
+            if depth >= MAX_DEPTH:
+                raise invalid(
+                    f"body failed validation: {path}.{kind}.children should be not present: "
+                    f"a request holds at most {MAX_DEPTH} levels of nesting."
+                )
+            self._check_children(nested, f"{path}.{kind}.children", depth + 1, counter)
+
+    def _check_request_blocks(self, count: int) -> None:
+        if count > MAX_REQUEST_BLOCKS:
+            raise invalid(
+                f"body failed validation: the request holds {count} blocks, more than "
+                f"{MAX_REQUEST_BLOCKS}."
+            )
+        if self.block_limit is not None and len(self.blocks) + count > self.block_limit:
+            raise invalid(
+                "This workspace has reached its block limit. Upgrade your plan to add more content."
+            )
+
+    def _insert(self, parent: str, children: list[dict[str, Any]], after: str | None) -> list[str]:
+        created = []
+        for block in children:
+            kind = block["type"]
+            payload = {key: value for key, value in block[kind].items() if key != "children"}
+            block_id = str(uuid.uuid4())
+            self.blocks[block_id] = {"type": kind, kind: payload, "parent_id": parent}
+            self.children[block_id] = []
+            created.append(block_id)
+            self._insert(block_id, block[kind].get("children") or [], None)
+        siblings = self.children[parent]
+        position = siblings.index(after) + 1 if after is not None else len(siblings)
+        siblings[position:position] = created
+        return created
+
+    def _drop(self, block_id: str) -> None:
+        for child in self.children.pop(block_id, []):
+            self._drop(child)
+        self.blocks.pop(block_id, None)
+
+
+def _handler(server: NotionServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def setup(self) -> None:
+            super().setup()
+            with server.lock:
+                server.connections.add(self.connection)
+
+        def finish(self) -> None:
+            with server.lock:
+                server.connections.discard(self.connection)
+            super().finish()
+
+        def _respond(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            outcome = server.handle(self.command, self.path, self.headers, body)
+            if outcome[0] == "drop":
+                self.close_connection = True
+                return
+            _, status, headers, payload = outcome
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PATCH = do_DELETE = _respond
+
+    return Handler
+
+
+def _property_schema(name: str, kind: str) -> dict[str, Any]:
+    config: dict[str, Any] = {"options": []} if kind in ("select", "multi_select") else {}
+    return {"id": uuid.uuid4().hex[:4], "name": name, "type": kind, kind: config}
+
+
+def _check_rich_text(items: Any, where: str) -> None:
+    if not isinstance(items, list):
+        raise invalid(f"body failed validation: {where} should be an array.")
+    if len(items) > MAX_ITEMS:
+        raise invalid(
+            f"body failed validation: {where}.length should be ≤ `{MAX_ITEMS}`, "
+            f"instead was `{len(items)}`."
+        )
+    for index, item in enumerate(items):
+        text = item.get("text") if isinstance(item, dict) else None
+        content = text.get("content") if isinstance(text, dict) else None
+        if not isinstance(content, str):
+            raise invalid(f"body failed validation: {where}[{index}].text.content is not text.")
+        length = _utf16_len(content)
+        if length > MAX_TEXT:
+            raise invalid(
+                f"body failed validation: {where}[{index}].text.content.length should be "
+                f"≤ `{MAX_TEXT}`, instead was `{length}`."
+            )
+        link = text.get("link") if isinstance(text, dict) else None
+        if link and len(str(link.get("url", ""))) > MAX_URL:
+            raise invalid(f"{where}[{index}].text.link.url.length should be ≤ `{MAX_URL}`.")
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _bare(notion_id: str) -> str:
+    return notion_id.replace("-", "").lower()
+
+
+def _not_found(kind: str, object_id: str) -> NotionError:
+    return NotionError(
+        404,
+        "object_not_found",
+        f"Could not find {kind} with ID: {object_id}. Make sure the relevant pages and "
+        "databases are shared with your integration.",
+    )
+
+
+def _url_of(page: dict[str, Any]) -> str | None:
+    for value in page["properties"].values():
+        if "url" in value:
+            return str(value["url"]) if value["url"] is not None else None
+    return None
