@@ -16,6 +16,8 @@ import redis
 
 from services.api.auth import BearerAuth, RequestBudget
 from services.api.body import BoundedJSONHandler
+from services.api.dashboard.files import PATHS as DASHBOARD_PATHS
+from services.api.dashboard.files import DashboardFiles
 from services.api.errors import install_error_handlers
 from services.api.metrics import GatewayMetrics, MetricsResource, RequestMetrics
 from services.api.middleware import BodyLimit, DatabaseSession, IdRange, JSONBodies
@@ -135,4 +137,6 @@ def create_app(
     app.add_route("/api/monitoring/dead-letters/requeue", RequeueResource(client, broker))
     app.add_route("/metrics", MetricsResource(metrics))
     app.add_route("/api/openapi.json", OpenAPIResource())
+    # The web dashboard: a page and its assets, outside the API (see its module).
+    app.add_sink(DashboardFiles(), prefix=DASHBOARD_PATHS)
     return app
