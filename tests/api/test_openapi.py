@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import falcon
+import jsonschema
 import pytest
 from falcon.inspect import inspect_routes
 from falcon.testing import Result, TestClient
@@ -108,7 +109,6 @@ def _post_task(client: TestClient, path: str, body: dict[str, Any] | None) -> Re
 def test_task_creation_answers_match_the_documented_schema(
     client: TestClient, document: dict[str, Any], path: str, body: dict[str, Any] | None
 ) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     result = _post_task(client, path, body)
 
     schema = _schema_of(document, path, "post", 202, "application/json")
@@ -118,7 +118,6 @@ def test_task_creation_answers_match_the_documented_schema(
 def test_answers_of_every_kind_match_the_documented_schemas(
     client: TestClient, document: dict[str, Any]
 ) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     task_id = _post_task(client, "/api/pipeline", {"urls": urls(2)}).json["data"]["task_id"]
     link_id = client.simulate_post("/api/links", json={"urls": urls(1)}).json["data"]["link_ids"][0]
     answers = [

@@ -49,7 +49,10 @@ def test_dead_letters_and_heartbeats_past_retention_are_trimmed(
     assert (report.dead_letters, report.heartbeats) == (1, 1)
     assert client.zrange("dramatiq:parsing.XQ", 0, -1) == [b"new"]
     assert client.hkeys("dramatiq:parsing.XQ.msgs") == [b"new"]
-    assert client.zrange("dramatiq:__heartbeats__", 0, -1) == [b"alive"]
+    # A worker of an earlier suite may still be beating into this db: look at ours only.
+    beating = set(client.zrange("dramatiq:__heartbeats__", 0, -1))
+    assert b"alive" in beating
+    assert b"gone" not in beating
 
 
 def test_only_the_first_scheduler_ticks_each_minute(redis_url: str) -> None:
