@@ -211,11 +211,15 @@ def finish_stage(item_id: int, stage: str) -> None:
             ).execute()
 
 
-def fail_stage(item_id: int, stage: str, error: str, *, final: bool, attempt: int) -> None:
+def fail_stage(
+    item_id: int, stage: str, error: str, *, final: bool, attempt: int, counts: bool = True
+) -> None:
     """Record a stage's failure: the item waits for a retry, or fails for good.
 
     ``attempt`` is the stage attempt that failed: the retry may already have started
     when this is recorded, and its state must not be overwritten by the older attempt.
+    A delivery that only met a rate limit or an outage (``counts=False``) is given back:
+    it uses up no attempt and does not count towards the poison guard's deliveries.
     """
     with database.atomic():
         item = _locked_item(item_id)
@@ -231,14 +235,23 @@ def fail_stage(item_id: int, stage: str, error: str, *, final: bool, attempt: in
             & (StageRun.attempts == attempt)
             & (StageRun.status == Status.RUNNING.value)
         )
+        given_back = 0 if counts else 1
         recorded = (
-            StageRun.update(status=Status.QUEUED.value, error=_clip(error), finished_at=now)
+            StageRun.update(
+                status=Status.QUEUED.value,
+                error=_clip(error),
+                finished_at=now,
+                attempts=StageRun.attempts - given_back,
+            )
             .where(current)
             .execute()
         )
         if recorded:
             TaskItem.update(
-                status=Status.QUEUED.value, error=_clip(f"{stage}: {error}"), updated_at=now
+                status=Status.QUEUED.value,
+                error=_clip(f"{stage}: {error}"),
+                attempts=TaskItem.attempts - given_back,
+                updated_at=now,
             ).where(
                 (TaskItem.id == item_id) & TaskItem.status.not_in([s.value for s in TERMINAL])
             ).execute()

@@ -112,4 +112,5 @@ class ItemTracking(Middleware):
             describe_error(exception, message),
             final=is_final_failure(broker.get_actor(message.actor_name), message, exception),
             attempt=int(message.options.get(ATTEMPT_OPTION, 0)),
+            counts=outage_wait(exception) is None,
         )

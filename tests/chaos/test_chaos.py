@@ -13,14 +13,18 @@ import shutil
 import signal
 import subprocess
 import time
-from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
 
+from tests.chaos.scenario import (
+    Published,
+    done,
+    markdown_files,
+    run_scenario,
+    scenario_urls,
+)
 from tests.stack import PageSite, Stack, worker_argv
 
 pytestmark = pytest.mark.chaos
@@ -29,76 +33,10 @@ WORKERS = ("parser", "ai", "notion", "default")
 ITEMS = 200
 
 
-def _urls(
-    site: PageSite, expected: dict[str, dict[str, str]], scenario: str, count: int
-) -> list[str]:
-    pages = sorted(expected)
-    return [site.url(f"/page/{pages[n % len(pages)]}?chaos={scenario}-{n}") for n in range(count)]
-
-
-def _submit(stack: Stack, urls: list[str]) -> int:
-    with stack.http() as client:
-        response = client.post("/api/pipeline", json={"urls": urls})
-    assert response.status_code == 202, response.text
-    return int(response.json()["data"]["task_id"])
-
-
-def _done(stack: Stack, task_id: int) -> int:
-    with stack.http() as client:
-        task = client.get(f"/api/tasks/history/{task_id}").json()["data"]
-    return int(task["completed_items"] + task["failed_items"])
-
-
-def _wait_for_progress(stack: Stack, task_id: int, count: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and _done(stack, task_id) < count:
-        time.sleep(0.1)
-
-
-def _items(stack: Stack, task_id: int) -> list[dict[str, Any]]:
-    with stack.http() as client:
-        response = client.get(f"/api/tasks/history/{task_id}/items", params={"limit": 1000})
-    return list(response.json()["data"]["items"])
-
-
-def _published_files(export_dir: Path) -> Counter[str]:
-    """Count the Markdown files per link id (the name ends in -<link id>.md)."""
-    return Counter(path.stem.rsplit("-", 1)[1] for path in export_dir.glob("*.md"))
-
-
-def _run(
-    stack: Stack,
-    urls: list[str],
-    scenario: str,
-    disrupt: Callable[[Stack, int], None],
-    *,
-    timeout: float = 240.0,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Submit ``urls``, disrupt once a tenth is done, wait for the end and check it."""
+def _fresh_markdown(stack: Stack) -> Published:
+    """Empty the export folder of earlier scenarios; count the Markdown files per link."""
     shutil.rmtree(stack.export_dir, ignore_errors=True)
-    task_id = _submit(stack, urls)
-    _wait_for_progress(stack, task_id, len(urls) // 10)
-    disrupt(stack, task_id)
-    disrupted = time.monotonic()
-    task = stack.wait_for_task(task_id, timeout=timeout)
-    recovery = time.monotonic() - disrupted
-    items = _items(stack, task_id)
-    statuses = Counter(item["status"] for item in items)
-    assert task["total_items"] == len(items) == len(urls)
-    assert (task["completed_items"], task["failed_items"], task["cancelled_items"]) == (
-        statuses["completed"],
-        statuses["failed"],
-        statuses["cancelled"],
-    )
-    files = _published_files(stack.export_dir)
-    completed = {str(item["link_id"]) for item in items if item["status"] == "completed"}
-    assert set(files) == completed, "a completed item has no page, or a page has no item"
-    assert max(files.values(), default=1) == 1, "a link was published twice"
-    print(
-        f"\nchaos {scenario}: {statuses['completed']} completed, {statuses['failed']} failed; "
-        f"finished {recovery:.1f} s after the disruption"
-    )
-    return task, items
+    return markdown_files(stack.export_dir)
 
 
 def _restart(stack: Stack, signum: int, names: tuple[str, ...] = WORKERS) -> None:
@@ -123,8 +61,10 @@ def test_kill_9_of_each_services_worker_mid_work_loses_nothing(
                 _restart(stack, signal.SIGKILL, (name,))
                 time.sleep(1.0)
 
-    urls = _urls(site, expected_pages, "kill9", ITEMS)
-    task, _ = _run(chaos_stack, urls, "kill -9", kill_each_service_twice)
+    urls = scenario_urls(site, expected_pages, "kill9", ITEMS)
+    task, _ = run_scenario(
+        chaos_stack, urls, "kill -9", kill_each_service_twice, _fresh_markdown(chaos_stack)
+    )
     assert (task["status"], task["completed_items"]) == ("completed", ITEMS)
 
 
@@ -135,8 +75,14 @@ def test_sigterm_of_every_worker_finishes_or_hands_back_in_flight_work(
     db: str,
     redis_url: str,
 ) -> None:
-    urls = _urls(site, expected_pages, "sigterm", ITEMS)
-    task, _ = _run(chaos_stack, urls, "SIGTERM", lambda stack, _: _restart(stack, signal.SIGTERM))
+    urls = scenario_urls(site, expected_pages, "sigterm", ITEMS)
+    task, _ = run_scenario(
+        chaos_stack,
+        urls,
+        "SIGTERM",
+        lambda stack, _: _restart(stack, signal.SIGTERM),
+        _fresh_markdown(chaos_stack),
+    )
     assert (task["status"], task["completed_items"]) == ("completed", ITEMS)
 
 
@@ -148,9 +94,13 @@ def test_redis_losing_all_its_data_mid_run_loses_no_item(
     redis_url: str,
 ) -> None:
     # FLUSHDB of the suite's own db: what a Redis restart without persistence does to it.
-    urls = _urls(site, expected_pages, "flush", ITEMS)
-    task, _ = _run(
-        chaos_stack, urls, "Redis flush", lambda stack, _: redis.Redis.from_url(redis_url).flushdb()
+    urls = scenario_urls(site, expected_pages, "flush", ITEMS)
+    task, _ = run_scenario(
+        chaos_stack,
+        urls,
+        "Redis flush",
+        lambda stack, _: redis.Redis.from_url(redis_url).flushdb(),
+        _fresh_markdown(chaos_stack),
     )
     assert (task["status"], task["completed_items"]) == ("completed", ITEMS)
 
@@ -176,8 +126,10 @@ def test_postgresql_restarting_mid_run_loses_no_item(
     db: str,
     redis_url: str,
 ) -> None:
-    urls = _urls(site, expected_pages, "postgres", ITEMS)
-    task, _ = _run(chaos_stack, urls, "PostgreSQL restart", _restart_postgres)
+    urls = scenario_urls(site, expected_pages, "postgres", ITEMS)
+    task, _ = run_scenario(
+        chaos_stack, urls, "PostgreSQL restart", _restart_postgres, _fresh_markdown(chaos_stack)
+    )
     assert (task["status"], task["completed_items"]) == ("completed", ITEMS)
 
 
@@ -191,7 +143,7 @@ def test_a_page_that_kills_its_worker_fails_after_the_delivery_limit_and_the_res
     # Given a page whose every fetch kills the parser that asked for it (an extractor crash
     # or an out-of-memory kill looks the same), and a parser with one thread, so that the
     # kills count against that page only
-    urls = _urls(site, expected_pages, "poison", 20)
+    urls = scenario_urls(site, expected_pages, "poison", 20)
     poison = urls[0].removeprefix(site.base_url).split("?")[0]
     kills: list[float] = []
     single = chaos_stack.commands["parser"]
@@ -206,14 +158,21 @@ def test_a_page_that_kills_its_worker_fails_after_the_delivery_limit_and_the_res
     def supervise_parser(stack: Stack, task_id: int) -> None:
         # Restart the parser whenever it dies, as an orchestrator would, until the end.
         deadline = time.monotonic() + 200
-        while time.monotonic() < deadline and _done(stack, task_id) < len(urls):
+        while time.monotonic() < deadline and done(stack, task_id) < len(urls):
             if stack.processes["parser"].poll() is not None:
                 stack.start("parser")
             time.sleep(0.2)
 
     site.on_request[poison] = crash
     try:
-        task, items = _run(chaos_stack, urls, "poison page", supervise_parser, timeout=60)
+        task, items = run_scenario(
+            chaos_stack,
+            urls,
+            "poison page",
+            supervise_parser,
+            _fresh_markdown(chaos_stack),
+            timeout=60,
+        )
     finally:
         site.on_request.pop(poison, None)
         chaos_stack.commands["parser"] = single

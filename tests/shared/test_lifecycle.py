@@ -94,6 +94,36 @@ def test_a_late_failure_report_does_not_overwrite_the_retry_already_running(
     assert second.attempt == first.attempt + 1
 
 
+def test_deliveries_that_only_met_a_rate_limit_count_towards_neither_attempts_nor_the_guard(
+    service: TaskService,
+) -> None:
+    # Given a stage whose every delivery is told to wait by a remote rate limit
+    task = _task(service, count=1)
+    (item,) = _items(task)
+    for _ in range(5):
+        decision = lifecycle.start_stage(item.id, "parse", max_deliveries=2)
+        assert decision.run, decision.reason
+        lifecycle.fail_stage(
+            item.id,
+            "parse",
+            "RateLimited: wait",
+            final=False,
+            attempt=decision.attempt,
+            counts=False,
+        )
+    # Then the poison guard never fired and no attempt was used up
+    item = TaskItem.get_by_id(item.id)
+    assert (item.status, item.attempts) == ("queued", 0)
+    assert StageRun.get(item=item.id, stage="parse").attempts == 0
+    # While deliveries that failed for real still count
+    for _ in range(2):
+        decision = lifecycle.start_stage(item.id, "parse", max_deliveries=2)
+        lifecycle.fail_stage(item.id, "parse", "boom", final=False, attempt=decision.attempt)
+    decision = lifecycle.start_stage(item.id, "parse", max_deliveries=2)
+    assert not decision.run
+    assert "gave up after 2 deliveries" in decision.reason
+
+
 def test_a_final_failure_fails_the_item_once_and_the_task_reports_it(service: TaskService) -> None:
     task = _task(service, count=2)
     failing, passing = _items(task)
