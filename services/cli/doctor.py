@@ -112,8 +112,19 @@ class Doctor:
         deadline = time.monotonic() + self.probe_seconds
         key = f"dramatiq:{PROBE_QUEUE}.msgs"
         while time.monotonic() < deadline:
-            # A message stays in the queue's hash until a worker acknowledges it.
-            if not self.client.hexists(key, sent.options["redis_message_id"]):
+            # A message stays in the queue's hash until a worker acknowledges it, and a
+            # worker that does not know the actor acknowledges it into the dead letters.
+            rid = sent.options["redis_message_id"]
+            if not self.client.hexists(key, rid):
+                if self.client.zscore(f"dramatiq:{PROBE_QUEUE}.XQ", rid) is not None:
+                    self.client.zrem(f"dramatiq:{PROBE_QUEUE}.XQ", rid)
+                    self.client.hdel(f"dramatiq:{PROBE_QUEUE}.XQ.msgs", rid)
+                    return Check(
+                        "Job enqueueing",
+                        False,
+                        "the default worker dead-lettered the ping: it does not know the actor",
+                        FIXES["Job enqueueing (old worker)"],
+                    )
                 return Check(
                     "Job enqueueing",
                     True,
@@ -224,6 +235,7 @@ FIXES: dict[str, str] = {
     "Queue creation": "check REDIS_URL points at a Redis you may write to",
     "Worker availability": "start workers: `kbm worker parser` (ai, notion, default) or `make up`",
     "Job enqueueing": "start the housekeeping worker: `kbm worker default`",
+    "Job enqueueing (old worker)": "restart `kbm worker default` with this release",
     "Task service": "check DATABASE_URL and run `kbm migrate`",
     "Queue statistics": "check REDIS_URL",
     "Database and migrations": "run `kbm migrate` (and check DATABASE_URL)",

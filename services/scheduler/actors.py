@@ -59,8 +59,14 @@ def _queue_is_empty(queue: str) -> bool:
     return depths["waiting"] + depths["delayed"] + depths["unacked"] == 0
 
 
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=10_000)
+def ping(marker: str) -> None:
+    """Take ``kbm doctor``'s probe: a default worker is consuming its queue."""
+    logger.info("ping %s", marker)
+
+
 @dramatiq.actor(queue_name="default", max_retries=0, time_limit=170_000)
-def reconcile_items() -> dict[str, int]:
+def reconcile_items() -> None:
     """Send again every item whose stage is overdue; finish finished tasks."""
     broker = dramatiq.get_broker()
     report = Reconciler(
@@ -72,13 +78,15 @@ def reconcile_items() -> dict[str, int]:
     client = _redis()
     if client is not None:
         client.set(RECONCILER_LAST_RUN, f"{time.time():.3f}")
-    return {
-        "pending_sent": report.pending_sent,
-        "running_resent": report.running_resent,
-        "queued_resent": report.queued_resent,
-        "counters_fixed": report.counters_fixed,
-        "tasks_finished": report.tasks_finished,
-    }
+    logger.info(
+        "reconcile: %d pending sent, %d running and %d queued sent again, "
+        "%d counters fixed, %d tasks finished",
+        report.pending_sent,
+        report.running_resent,
+        report.queued_resent,
+        report.counters_fixed,
+        report.tasks_finished,
+    )
 
 
 @dramatiq.actor(queue_name="default", max_retries=0, time_limit=170_000)

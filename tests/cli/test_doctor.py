@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
+import redis
 from pydantic import SecretStr
 
 from services.cli.doctor import Doctor, _redacted
 from shared.settings import Settings
+from tests.stack import running_stack, stack_env, worker_argv
 
 
 def _by_name(settings: Settings) -> dict[str, tuple[bool, str, str]]:
@@ -58,3 +63,27 @@ def test_no_secret_appears_in_any_check(settings: Settings) -> None:
 def test_passwords_are_taken_out_of_urls() -> None:
     assert _redacted("postgresql://kbm:pw@db:5432/kbm") == "postgresql://kbm:***@db:5432/kbm"
     assert _redacted("redis://localhost:6379/0") == "redis://localhost:6379/0"
+
+
+def test_a_running_housekeeping_worker_takes_the_ping_and_nothing_is_dead_lettered(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # Given a real `kbm worker default` on the test Redis and database
+    env = stack_env(settings.database_url, settings.redis_url, tmp_path)
+    with running_stack(env, {"default": worker_argv("default", 1, 1)}, tmp_path):
+        client = redis.Redis.from_url(settings.redis_url)
+        deadline = time.monotonic() + 30
+        while not client.zcard("dramatiq:__heartbeats__") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        # When the doctor runs its checks
+        checks = _by_name_within(settings, probe_seconds=15)
+
+    # Then the worker checks pass, and the probe left no dead letter behind
+    assert checks["Worker availability"][0], checks["Worker availability"]
+    assert checks["Job enqueueing"][:2] == (True, "a default worker took a ping within 15 s")
+    assert client.zcard("dramatiq:default.XQ") == 0
+
+
+def _by_name_within(settings: Settings, probe_seconds: float) -> dict[str, tuple[bool, str, str]]:
+    checks = Doctor(settings, probe_seconds=probe_seconds).run()
+    return {check.name: (check.ok, check.detail, check.fix) for check in checks}
