@@ -20,8 +20,10 @@ from dramatiq.middleware.prometheus import Prometheus
 from periodiq import PeriodiqMiddleware
 
 from shared.db import bind_database
+from shared.feeding import FeedLimits
 from shared.middleware.db import DatabaseConnection
 from shared.middleware.metrics import StageMetrics
+from shared.middleware.registry import WorkerRegistry
 from shared.middleware.retries import RetrySchedule
 from shared.middleware.tracking import ItemTracking
 from shared.pipeline import QUEUES
@@ -34,7 +36,9 @@ def worker_middleware(settings: Settings) -> list[Middleware]:
     """Return the project's middleware, each placed where its hooks must run."""
     return [
         DatabaseConnection(),
-        ItemTracking(settings.max_deliveries, settings.reconcile_grace),
+        ItemTracking(
+            settings.max_deliveries, settings.reconcile_grace, FeedLimits.from_settings(settings)
+        ),
         RetrySchedule(settings.retry_delays),
     ]
 
@@ -50,6 +54,7 @@ def _install(broker: dramatiq.Broker, settings: Settings) -> None:
     broker.add_middleware(schedule, after=ItemTracking)
     # Last in the list, so its after-hook sees the message before Retries changes it.
     broker.add_middleware(StageMetrics())
+    broker.add_middleware(WorkerRegistry())
     # Every process that declares a periodic actor needs it, before the actor.
     broker.add_middleware(PeriodiqMiddleware(skip_delay=30))
     for queue in QUEUES:

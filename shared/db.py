@@ -6,13 +6,22 @@ embedded local mode and quick experiments.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from peewee import Database, DatabaseProxy, SqliteDatabase
 from playhouse.pool import PooledPostgresqlDatabase
 
+logger = logging.getLogger(__name__)
+
 database = DatabaseProxy()
+
+#: Rows per statement of :func:`insert_rows`.
+INSERT_PAGE = 1000
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -68,3 +77,37 @@ def bind_database(url: str) -> Database:
 def is_postgres() -> bool:
     """Tell whether the bound database is PostgreSQL."""
     return isinstance(database.obj, PooledPostgresqlDatabase)
+
+
+def insert_rows(
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    ignore_conflicts: bool = False,
+) -> None:
+    """Insert many rows, a page per statement, in the current transaction.
+
+    Plain SQL with the driver's own batching: building the statement through the ORM
+    costs more than running it when a task brings a hundred thousand rows.
+    """
+    names = ", ".join(f'"{column}"' for column in columns)
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    cursor = database.cursor()
+    for start in range(0, len(rows), INSERT_PAGE):
+        page = rows[start : start + INSERT_PAGE]
+        logger.debug("INSERT INTO %s: %d rows", table, len(page))
+        if is_postgres():
+            from psycopg2.extras import execute_values
+
+            statement = f'INSERT INTO "{table}" ({names}) VALUES %s{tail}'
+            execute_values(cursor, statement, page, page_size=INSERT_PAGE)
+        else:
+            marks = ", ".join("?" for _ in columns)
+            statement = f'INSERT INTO "{table}" ({names}) VALUES ({marks}){tail}'
+            cursor.executemany(statement, [_sqlite_row(row) for row in page])
+
+
+def _sqlite_row(row: Sequence[Any]) -> tuple[Any, ...]:
+    # Stored as peewee stores them (Python 3.12 deprecates sqlite3's own adapter).
+    return tuple(value.isoformat(" ") if isinstance(value, datetime) else value for value in row)

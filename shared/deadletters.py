@@ -2,7 +2,7 @@
 
 Dramatiq keeps a dead-lettered message (``dramatiq:<queue>.XQ`` with its body in
 ``.XQ.msgs``) but not why it died; the item's row holds the error, recorded by the
-tracking middleware. Requeueing a stage message reopens its item and sends it again from
+tracking middleware. Requeueing a stage message reopens its item, which is fed again from
 the failed stage, exactly as a task retry does; any other message is sent again as is.
 """
 
@@ -17,8 +17,9 @@ import dramatiq
 import redis
 
 from shared import lifecycle
+from shared.feeding import FeedLimits, feed_all
 from shared.models import StageRun, TaskItem
-from shared.pipeline import QUEUES, item_chain, stage_of_actor
+from shared.pipeline import QUEUES, stage_of_actor
 
 NAMESPACE = "dramatiq"
 
@@ -86,11 +87,15 @@ def list_dead_letters(
 
 
 def requeue_dead_letters(
-    client: redis.Redis, broker: dramatiq.Broker, ids: Iterable[str] | None = None
+    client: redis.Redis,
+    broker: dramatiq.Broker,
+    ids: Iterable[str] | None = None,
+    limits: FeedLimits | None = None,
 ) -> dict[str, int]:
     """Send dead letters again (all, or those whose ids are given); drop them from the XQ."""
     wanted = set(ids) if ids is not None else None
     requeued = skipped = 0
+    reopened: list[str] = []
     for queue in QUEUES:
         xq, bodies = _keys(queue)
         members = [member.decode() for member in client.zrange(xq, 0, -1)]  # type: ignore[union-attr]
@@ -98,7 +103,7 @@ def requeue_dead_letters(
             if wanted is not None and member not in wanted:
                 continue
             message = _decode(client.hget(bodies, member))
-            if message and _send_again(broker, message):
+            if message and _send_again(broker, message, reopened):
                 requeued += 1
             else:
                 skipped += 1
@@ -106,16 +111,17 @@ def requeue_dead_letters(
             pipe.zrem(xq, member)
             pipe.hdel(bodies, member)
             pipe.execute()
+    if reopened:
+        feed_all(broker, limits or FeedLimits(), reopened)
     return {"requeued": requeued, "skipped": skipped}
 
 
-def _send_again(broker: dramatiq.Broker, message: dict[str, Any]) -> bool:
+def _send_again(broker: dramatiq.Broker, message: dict[str, Any], reopened: list[str]) -> bool:
     actor = str(message.get("actor_name", ""))
     args = list(message.get("args", []))
     if stage_of_actor(actor) is not None and args:
         chains = lifecycle.reopen_failed_items(item_ids=[int(args[0])])
-        for item_id, stages in chains:
-            item_chain(item_id, stages, broker).run()
+        reopened += [stages[0] for _, stages in chains]
         return bool(chains)
     broker.enqueue(
         dramatiq.Message(

@@ -152,7 +152,12 @@ def start_stage(
             started_at=fn.COALESCE(TaskItem.started_at, now),
             updated_at=now,
         ).where(TaskItem.id == item_id).execute()
-        Task.update(status=Status.RUNNING.value, started_at=now, updated_at=now).where(
+        # A retried task keeps when it first started: its duration covers all its work.
+        Task.update(
+            status=Status.RUNNING.value,
+            started_at=fn.COALESCE(Task.started_at, now),
+            updated_at=now,
+        ).where(
             (Task.id == task.id) & (Task.status.in_([Status.PENDING.value, Status.QUEUED.value]))
         ).execute()
         return StartDecision(True, attempt=run.attempts + 1)
@@ -179,12 +184,15 @@ def _record_final_failure(item: TaskItem, stage: str, error: str, now: datetime)
         Link.update(status="failed", updated_at=now).where(Link.id == item.link_id).execute()
 
 
-def finish_stage(item_id: int, stage: str) -> None:
-    """Record a stage's success and move the item to its next stage or complete it."""
+def finish_stage(item_id: int, stage: str) -> str | None:
+    """Record a stage's success and move the item to its next stage or complete it.
+
+    Return the stage the item now waits at (to be fed), or ``None`` when it ended.
+    """
     with database.atomic():
         item = TaskItem.get_or_none(TaskItem.id == item_id)
         if item is None:
-            return
+            return None
         now = utcnow()
         run = StageRun.get(item=item_id, stage=stage)
         duration = int((now - run.started_at).total_seconds() * 1000) if run.started_at else None
@@ -197,18 +205,17 @@ def finish_stage(item_id: int, stage: str) -> None:
         following = next_stage(task.stages, stage)
         if task.status == Status.CANCELLED:
             _terminate(item, Status.CANCELLED)
-        elif following is None:
+            return None
+        if following is None:
             _terminate(item, Status.COMPLETED)
-        else:
-            StageRun.insert(
-                item=item_id, stage=following, status=Status.QUEUED.value, queued_at=now
-            ).on_conflict(
-                conflict_target=[StageRun.item, StageRun.stage],
-                update={StageRun.status: Status.QUEUED.value, StageRun.queued_at: now},
-            ).execute()
-            TaskItem.update(status=Status.QUEUED.value, stage=following, updated_at=now).where(
-                (TaskItem.id == item_id) & TaskItem.status.not_in([s.value for s in TERMINAL])
-            ).execute()
+            return None
+        # The item waits at its next stage until a feed gives it a slot in that queue.
+        moved = (
+            TaskItem.update(status=Status.PENDING.value, stage=following, updated_at=now)
+            .where((TaskItem.id == item_id) & TaskItem.status.not_in([s.value for s in TERMINAL]))
+            .execute()
+        )
+        return following if moved else None
 
 
 def fail_stage(
@@ -258,15 +265,11 @@ def fail_stage(
 
 
 def mark_queued(task_id: int) -> None:
-    """Move a task and its pending items to ``queued`` once their messages are sent."""
+    """Move a new task to ``queued``: its items are fed (or wait to be) from now on."""
     now = utcnow()
-    with database.atomic():
-        TaskItem.update(status=Status.QUEUED.value, updated_at=now).where(
-            (TaskItem.task == task_id) & (TaskItem.status == Status.PENDING.value)
-        ).execute()
-        Task.update(status=Status.QUEUED.value, updated_at=now).where(
-            (Task.id == task_id) & (Task.status == Status.PENDING.value)
-        ).execute()
+    Task.update(status=Status.QUEUED.value, updated_at=now).where(
+        (Task.id == task_id) & (Task.status == Status.PENDING.value)
+    ).execute()
 
 
 def cancel_task(task_id: int) -> int:
@@ -300,8 +303,9 @@ def reopen_failed_items(
 ) -> list[tuple[int, list[str]]]:
     """Reset failed items (of a task, or given by id) for a retry from their failed stage.
 
-    The failed stage's delivery count starts again (the poison guard counts deliveries
-    since the last retry; the item's ``attempts`` keep the total). Return, per reset item,
+    The items wait to be fed again (``pending``). The failed stage's delivery count
+    starts again (the poison guard counts deliveries since the last retry; the item's
+    ``attempts`` keep the total). Return, per reset item,
     its id and the stages it still has to run.
     """
     now = utcnow()
@@ -317,11 +321,11 @@ def reopen_failed_items(
         if not failed:
             return []
         ids = [item.id for item in failed]
-        TaskItem.update(status=Status.QUEUED.value, finished_at=None, updated_at=now).where(
+        TaskItem.update(status=Status.PENDING.value, finished_at=None, updated_at=now).where(
             TaskItem.id.in_(ids)
         ).execute()
         StageRun.update(
-            status=Status.QUEUED.value, queued_at=now, finished_at=None, attempts=0
+            status=Status.PENDING.value, queued_at=None, finished_at=None, attempts=0
         ).where(StageRun.item.in_(ids) & (StageRun.status == Status.FAILED.value)).execute()
         per_task: dict[int, int] = {}
         for item in failed:

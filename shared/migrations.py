@@ -22,9 +22,13 @@ from shared.models import (
     BaseModel,
     Content,
     Enrichment,
+    Feed,
+    FeedEntry,
     Publication,
+    RecurringRun,
     StageRun,
     Task,
+    TaskItem,
 )
 
 logger = logging.getLogger(__name__)
@@ -66,6 +70,18 @@ def _structure_usage_and_progress(db: Database) -> None:
     _add_missing_columns(db, Publication, ["state", "blocks_written", "content_hash"])
 
 
+def _feeding(db: Database) -> None:
+    _add_missing_columns(db, Task, ["priority", "feed_rank", "fed_at"])
+    # On an existing table this only adds the model's missing indexes (IF NOT EXISTS).
+    db.create_tables([TaskItem], safe=True)
+
+
+def _scheduling(db: Database) -> None:
+    _add_missing_columns(db, Task, ["run_at"])
+    # New tables, and on the existing tasks table only its missing index (IF NOT EXISTS).
+    db.create_tables([Task, Feed, FeedEntry, RecurringRun], safe=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create tables", _create_tables),
     Migration(2, "article structure, AI cost, publishing progress", _structure_usage_and_progress),
@@ -73,6 +89,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         3, "worker running each stage", lambda db: _add_missing_columns(db, StageRun, ["worker"])
     ),
     Migration(4, "task owner", lambda db: _add_missing_columns(db, Task, ["owner"])),
+    Migration(5, "task priority and feeding indexes", _feeding),
+    Migration(6, "scheduled tasks, feeds and recurring jobs", _scheduling),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

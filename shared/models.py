@@ -13,6 +13,7 @@ from typing import Any
 
 from peewee import (
     AutoField,
+    BooleanField,
     CharField,
     DateField,
     DateTimeField,
@@ -163,6 +164,14 @@ class Task(BaseModel):
     #: Who created it: a token's fingerprint or a client address (for per-caller limits).
     owner = CharField(max_length=64, null=True, index=True)
     stages = JSONField()
+    #: What the caller asked for: ``high``, ``normal`` or ``low``.
+    priority = CharField(max_length=8, default="normal")
+    #: The priority items are fed by, 0 = high (a small normal task may be promoted).
+    feed_rank = IntegerField(default=1)
+    #: When items of this task were last fed to a queue: round-robin among equal ranks.
+    fed_at = DateTimeField(null=True)
+    #: When a task scheduled for later starts; until then it is pending and not fed.
+    run_at = DateTimeField(null=True, index=True)
     total_items = IntegerField(default=0)
     completed_items = IntegerField(default=0)
     failed_items = IntegerField(default=0)
@@ -192,7 +201,14 @@ class TaskItem(BaseModel):
     updated_at = DateTimeField(default=utcnow)
 
     class Meta:
-        indexes = ((("task", "link"), True), (("task", "status"), False))
+        indexes = (
+            (("task", "link"), True),
+            (("task", "status"), False),
+            # Feeding: a task's next items waiting at a stage, in order, and what is in
+            # flight per stage; both stay cheap however many items wait.
+            (("task", "stage", "status", "id"), False),
+            (("stage", "status", "task"), False),
+        )
 
 
 class StageRun(BaseModel):
@@ -217,6 +233,57 @@ class StageRun(BaseModel):
         indexes = ((("item", "stage"), True),)
 
 
+class Feed(BaseModel):
+    """An RSS/Atom feed whose new entries are imported as a task on its schedule."""
+
+    last_task_id: int | None
+
+    id = AutoField()
+    #: The feed's normalised URL.
+    url = CharField(max_length=2048, unique=True)
+    title = CharField(max_length=500, default="")
+    every_seconds = IntegerField(default=3600)
+    stages = JSONField()
+    priority = CharField(max_length=8, default="normal")
+    owner = CharField(max_length=64, null=True)
+    #: Validators of the last answer, sent back as If-None-Match / If-Modified-Since.
+    etag = CharField(max_length=500, null=True)
+    last_modified = CharField(max_length=100, null=True)
+    next_poll_at = DateTimeField(default=utcnow, index=True)
+    last_polled_at = DateTimeField(null=True)
+    last_outcome = CharField(max_length=64, null=True)
+    #: Failed polls in a row; the feed is paused (with its error) past a limit.
+    failures = IntegerField(default=0)
+    paused = BooleanField(default=False)
+    error = TextField(null=True)
+    entries_seen = IntegerField(default=0)
+    last_task = ForeignKeyField(Task, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+class FeedEntry(BaseModel):
+    """An entry a feed was seen with: by its key (the feed's id for it) and its link."""
+
+    id = AutoField()
+    feed = ForeignKeyField(Feed, backref="entries", on_delete="CASCADE")
+    key = CharField(max_length=500)
+    url = CharField(max_length=2048)
+    task = ForeignKeyField(Task, null=True, on_delete="SET NULL")
+    seen_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("feed", "key"), True), (("feed", "url"), True))
+
+
+class RecurringRun(BaseModel):
+    """When a recurring job (``RECURRING_JOBS``) last ran: its scheduled time, in UTC."""
+
+    kind = CharField(max_length=32, primary_key=True)
+    last_run_at = DateTimeField()
+    outcome = CharField(max_length=500, null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     Link,
     Content,
@@ -227,4 +294,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Task,
     TaskItem,
     StageRun,
+    Feed,
+    FeedEntry,
+    RecurringRun,
 )

@@ -3,11 +3,13 @@
 Dramatiq's Redis layout (namespace ``dramatiq``): ``<q>`` list = waiting; ``<q>.msgs`` hash =
 every message not yet acknowledged; ``<q>.DQ.msgs`` hash = delayed and retrying;
 ``<q>.XQ`` zset = dead letters; ``__heartbeats__`` zset of broker ids scored by their last
-command in ms; ``__acks__.<broker id>.<q>`` sets = messages a worker holds.
+command in ms; ``__acks__.<broker id>.<q>`` sets = messages a worker holds. The project's
+``kbm:workers`` hash tells worker processes from clients that only send.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -18,16 +20,19 @@ import redis
 from peewee import fn
 
 from shared.db import database
+from shared.feeding import PRIORITIES
+from shared.middleware.registry import WORKERS_KEY
 from shared.migrations import pending_versions
-from shared.models import Task, TaskItem
-from shared.pipeline import QUEUES
+from shared.models import Status, Task, TaskItem
+from shared.pipeline import QUEUES, get_stage
 
 logger = logging.getLogger(__name__)
 
 #: Redis key holding when the reconciler last finished a run (Unix time, seconds).
 RECONCILER_LAST_RUN = "kbm:reconciler:last_run"
-#: A worker whose last heartbeat is older than this is not listed (Dramatiq's own timeout).
-HEARTBEAT_WINDOW_S = 60
+#: A worker whose last heartbeat is older than this is not listed, unless the caller
+#: passes Dramatiq's own timeout (``HEARTBEAT_TIMEOUT_MS``), as the gateway does.
+HEARTBEAT_WINDOW_S = 60.0
 #: Keys SCAN looks at per call: a few round trips even with many keys, never a long block.
 SCAN_COUNT = 500
 
@@ -47,6 +52,7 @@ class Monitor:
         queues: Iterable[str] = QUEUES,
         own_ids: Iterable[str] = (),
         clock: Callable[[], float] = time.time,
+        window_s: float = HEARTBEAT_WINDOW_S,
     ) -> None:
         self.client = client
         self.namespace = namespace
@@ -55,6 +61,7 @@ class Monitor:
         # gateway's own broker shows up among the workers; it is flagged, not hidden.
         self.own_ids = frozenset(own_ids)
         self.clock = clock
+        self.window_s = window_s
 
     def _key(self, name: str) -> str:
         return f"{self.namespace}:{name}"
@@ -102,15 +109,17 @@ class Monitor:
             list[tuple[bytes, float]],
             self.client.zrangebyscore(
                 self._key("__heartbeats__"),
-                now_ms - HEARTBEAT_WINDOW_S * 1000,
+                now_ms - self.window_s * 1000,
                 "+inf",
                 withscores=True,
             ),
         )
         held = self._held() if seen else {}
+        registered = self._registered([member for member, _ in seen])
         workers = []
         for member, score in sorted(seen, key=lambda pair: -pair[1]):
             worker_id = member.decode()
+            entry = registered.get(worker_id)
             workers.append(
                 {
                     "id": worker_id,
@@ -120,9 +129,32 @@ class Monitor:
                     "last_heartbeat_age_s": round(max(0.0, now_ms - score) / 1000, 3),
                     "queues": held.get(worker_id, {}),
                     "gateway": worker_id in self.own_ids,
+                    # A worker process consuming queues, or a client that only sends.
+                    "kind": "worker" if entry is not None else "client",
+                    "consumes": entry.get("queues", []) if entry else [],
+                    "pid": entry.get("pid") if entry else None,
+                    "host": entry.get("host") if entry else None,
                 }
             )
-        return {"workers": workers, "window_s": HEARTBEAT_WINDOW_S}
+        return {
+            "workers": workers,
+            "window_s": self.window_s,
+            "alive": sum(1 for worker in workers if worker["kind"] == "worker"),
+        }
+
+    def _registered(self, members: list[bytes]) -> dict[str, dict[str, Any]]:
+        """Return the registry entries (see ``shared.middleware.registry``) of ``members``."""
+        if not members:
+            return {}
+        values = self.client.hmget(WORKERS_KEY, members)
+        found: dict[str, dict[str, Any]] = {}
+        for member, value in zip(members, cast(list[bytes | None], values), strict=True):
+            if value is not None:
+                try:
+                    found[member.decode()] = json.loads(value)
+                except ValueError:
+                    found[member.decode()] = {}
+        return found
 
     def health(self) -> dict[str, Any]:
         """Return whether Redis and the database answer and the schema is up to date."""
@@ -169,3 +201,31 @@ def pipeline_counts() -> tuple[dict[tuple[str, str], int], dict[str, int]]:
         )
         tasks: Any = Task.select(Task.status, fn.COUNT(Task.id)).group_by(Task.status).tuples()
         return {(stage, status): count for stage, status, count in items}, dict(tasks)
+
+
+def feed_counts() -> dict[str, dict[tuple[str, str], int]]:
+    """Return items waiting to be fed and fed but not started, by (queue, feed priority).
+
+    Every queue and priority is present (zero when none): bounded, stable label sets.
+    """
+    counts: dict[str, dict[tuple[str, str], int]] = {
+        state: {
+            (get_stage(stage).queue, priority): 0
+            for stage in ("parse", "enrich", "publish")
+            for priority in PRIORITIES
+        }
+        for state in ("waiting", "queued")
+    }
+    state_of = {Status.PENDING.value: "waiting", Status.QUEUED.value: "queued"}
+    with database.connection_context():
+        rows: Any = (
+            TaskItem.select(TaskItem.stage, TaskItem.status, Task.feed_rank, fn.COUNT(TaskItem.id))
+            .join(Task)
+            .where(TaskItem.status.in_(list(state_of)))
+            .group_by(TaskItem.stage, TaskItem.status, Task.feed_rank)
+            .tuples()
+        )
+        for stage, status, rank, count in rows:
+            key = (get_stage(stage).queue, PRIORITIES[rank])
+            counts[state_of[status]][key] += count
+    return counts

@@ -3,8 +3,6 @@
 Run every minute by the scheduler's tick (one instance at a time). It sends again the
 message of every item whose current stage is overdue:
 
-- ``pending`` items older than the grace period: their task's rows were committed but the
-  process died before sending (or Redis refused) — messages are sent after commit;
 - ``running`` stages whose worker process stopped sending heartbeats, after the grace
   period, or older than the stage's time limit plus grace (a live worker ends or fails the
   stage within its time limit);
@@ -12,8 +10,11 @@ message of every item whose current stage is overdue:
   data, or a message was dropped), or older than ``RECONCILE_QUEUED_AFTER`` otherwise.
 
 Sending twice is safe: a stage that completed, or runs elsewhere within its lease, skips
-the extra message. Then tasks whose counters disagree with their items are corrected and
-tasks whose items are all finished are finished.
+the extra message. Then it feeds every stage queue up to its caps (``shared.feeding``):
+the safety net of the workers' feeding, for ``pending`` items nobody fed (a feed that
+failed, a process that died between commit and feed). Then tasks whose counters
+disagree with their items are corrected and tasks whose items are all finished are
+finished.
 
 Recovery bound: an item stranded at any moment is running again within one tick (60 s)
 plus its grace period (30 s) — plus Dramatiq's heartbeat timeout when its worker died
@@ -33,8 +34,9 @@ from peewee import fn
 
 from shared import lifecycle
 from shared.db import database
+from shared.feeding import FeedLimits, feed_all
 from shared.models import StageRun, Status, Task, TaskItem, utcnow
-from shared.pipeline import get_stage, item_chain
+from shared.pipeline import get_stage, item_message
 from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ BATCH_LIMIT = 5000
 class ReconcileReport:
     """What one reconciler run repaired."""
 
+    #: Items fed to their queues (waiting ``pending`` ones).
     pending_sent: int = 0
     running_resent: int = 0
     queued_resent: int = 0
@@ -61,13 +64,9 @@ class ReconcileReport:
         return self.pending_sent + self.running_resent + self.queued_resent
 
 
-def _remaining_stages(task: Task, stage: str) -> list[str]:
-    stages: list[str] = task.stages
-    return stages[stages.index(stage) :]
-
-
-def _send(broker: dramatiq.Broker, item: TaskItem, task: Task) -> None:
-    item_chain(item.id, _remaining_stages(task, item.stage), broker).run()
+def _send(broker: dramatiq.Broker, item: TaskItem) -> None:
+    """Send the message of the item's current stage (its next ones are fed in turn)."""
+    broker.enqueue(item_message(get_stage(item.stage), item.id))
 
 
 class Reconciler:
@@ -88,19 +87,20 @@ class Reconciler:
         self.worker_alive = worker_alive
         self.clock = clock
         self.grace = timedelta(seconds=settings.reconcile_grace)
+        self.limits = FeedLimits.from_settings(settings)
 
     def run(self) -> ReconcileReport:
         """Repair what can be repaired now; return what was done."""
         report = ReconcileReport()
         with database.connection_context():
-            self._pending(report)
             self._running(report)
             self._queued(report)
+            report.pending_sent = feed_all(self.broker, self.limits, clock=self.clock)
             self._tasks(report)
         if report.repaired or report.counters_fixed or report.tasks_finished:
             logger.warning(
-                "reconciler: sent again %d pending, %d abandoned running, %d lost queued items; "
-                "fixed %d task counters, finished %d tasks",
+                "reconciler: fed %d pending, sent again %d abandoned running, "
+                "%d lost queued items; fixed %d task counters, finished %d tasks",
                 report.pending_sent,
                 report.running_resent,
                 report.queued_resent,
@@ -108,22 +108,6 @@ class Reconciler:
                 report.tasks_finished,
             )
         return report
-
-    def _pending(self, report: ReconcileReport) -> None:
-        cutoff = self.clock() - self.grace
-        items = list(
-            TaskItem.select(TaskItem, Task)
-            .join(Task)
-            .where((TaskItem.status == Status.PENDING.value) & (TaskItem.created_at < cutoff))
-            .order_by(TaskItem.id)
-            .limit(BATCH_LIMIT)
-        )
-        for item in items:
-            _send(self.broker, item, item.task)
-            report.pending_sent += 1
-            report.resent_items.append(item.id)
-        for task_id in {item.task_id for item in items}:
-            lifecycle.mark_queued(task_id)
 
     def _running(self, report: ReconcileReport) -> None:
         now = self.clock()
@@ -151,7 +135,7 @@ class Reconciler:
                 TaskItem.update(status=Status.QUEUED.value, updated_at=now).where(
                     (TaskItem.id == run.item.id) & (TaskItem.status == Status.RUNNING.value)
                 ).execute()
-                _send(self.broker, run.item, run.item.task)
+                _send(self.broker, run.item)
                 report.running_resent += 1
                 report.resent_items.append(run.item.id)
 
@@ -206,7 +190,7 @@ class Reconciler:
                 StageRun.update(queued_at=now, finished_at=None).where(
                     StageRun.id == run.id
                 ).execute()
-                _send(self.broker, run.item, run.item.task)
+                _send(self.broker, run.item)
                 report.queued_resent += 1
                 report.resent_items.append(run.item.id)
 

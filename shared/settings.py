@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.errors import ConfigurationError
@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     heartbeat_timeout_ms: int = Field(20_000, ge=5_000)
     maintenance_chance: int = Field(10_000, ge=1, le=1_000_000)
     scheduler_lock_seconds: int = Field(50, ge=5)
+    #: Admission control: messages of task items in flight (queued or running) per stage
+    #: queue, over all tasks, and per task; the rest wait in the database to be fed.
+    queue_max_in_flight: int = Field(100, ge=1, le=100_000)
+    task_max_in_flight: int = Field(50, ge=1, le=100_000)
+    #: A normal-priority task of at most this many items is fed as high priority (0: never).
+    promote_tasks_up_to: int = Field(10, ge=0)
 
     worker_count_parsing: int = Field(3, ge=1)
     worker_count_ai: int = Field(2, ge=1)
@@ -126,6 +132,17 @@ class Settings(BaseSettings):
             if not delays or any(delay < 0 for delay in delays):
                 raise ValueError("expected non-negative seconds separated by commas")
             return delays
+        return value
+
+    @field_validator("task_max_in_flight")
+    @classmethod
+    def _within_queue_cap(cls, value: int, info: ValidationInfo) -> int:
+        queue_cap = info.data.get("queue_max_in_flight")
+        if queue_cap is not None and value > queue_cap:
+            raise ValueError(
+                f"must not exceed QUEUE_MAX_IN_FLIGHT ({queue_cap}): a task's share of a "
+                "queue is at most the whole queue"
+            )
         return value
 
     @field_validator("database_url")

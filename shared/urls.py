@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MAX_URL_LENGTH = 2048
@@ -11,6 +12,7 @@ TRACKING_PARAMS = frozenset(
     {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "_hsenc"}
 )
 DEFAULT_PORTS = {"http": 80, "https": 443}
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")
 
 
 class InvalidURL(ValueError):
@@ -26,7 +28,7 @@ def validate_url(url: object) -> str:
         raise InvalidURL("is empty")
     if len(url) > MAX_URL_LENGTH:
         raise InvalidURL(f"is longer than {MAX_URL_LENGTH} characters")
-    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+    if _SPACE_OR_CONTROL.search(url):
         raise InvalidURL("contains whitespace or control characters")
     try:
         parts = urlsplit(url)

@@ -7,6 +7,7 @@ from typing import Any
 
 from peewee import fn
 
+from shared.feeding import PRIORITIES, waiting_and_queued
 from shared.models import (
     TERMINAL,
     Content,
@@ -14,6 +15,7 @@ from shared.models import (
     Link,
     Publication,
     StageRun,
+    Status,
     Task,
     TaskItem,
 )
@@ -37,12 +39,15 @@ def task_summary(task: Task) -> dict[str, Any]:
         "type": task.type,
         "status": task.status,
         "stages": task.stages,
+        "priority": task.priority,
+        "feed_priority": PRIORITIES[task.feed_rank],
         "total_items": task.total_items,
         "completed_items": task.completed_items,
         "failed_items": task.failed_items,
         "cancelled_items": task.cancelled_items,
         "pending_items": task.total_items - done,
         "progress": progress,
+        "run_at": iso(task.run_at),
         "created_at": iso(task.created_at),
         "started_at": iso(task.started_at),
         "finished_at": iso(task.finished_at),
@@ -65,6 +70,17 @@ def _stage_counts(task: Task) -> dict[str, dict[str, Any]]:
     )
     for stage, status, count in rows:
         stages.setdefault(stage, {})[status] = count
+    # Items waiting to be fed have no stage run yet (or a reset one): count the items.
+    waiting: Any = (
+        TaskItem.select(TaskItem.stage, fn.COUNT(TaskItem.id))
+        .where((TaskItem.task == task.id) & (TaskItem.status == Status.PENDING.value))
+        .group_by(TaskItem.stage)
+        .tuples()
+    )
+    for entry in stages.values():
+        entry["pending"] = 0
+    for stage, count in waiting:
+        stages.setdefault(stage, {})["pending"] = count
     timing: Any = (
         StageRun.select(
             StageRun.stage,
@@ -119,6 +135,10 @@ def task_detail(task: Task) -> dict[str, Any]:
     data["duration_ms"] = (
         int((end - task.started_at).total_seconds() * 1000) if end and task.started_at else None
     )
+    feeding = waiting_and_queued(task.id)
+    data["waiting_items"] = feeding["waiting"]
+    data["queued_items"] = feeding["queued"]
+    data["running_items"] = feeding["running"]
     data["stage_counts"] = _stage_counts(task)
     data["usage"] = _token_usage(task) if "enrich" in task.stages else None
     return data

@@ -22,6 +22,7 @@ from services.api.errors import install_error_handlers
 from services.api.metrics import GatewayMetrics, MetricsResource, RequestMetrics
 from services.api.middleware import BodyLimit, DatabaseSession, IdRange, JSONBodies
 from services.api.openapi import OpenAPIResource
+from services.api.resources.feeds import FeedResource, FeedsResource
 from services.api.resources.links import LinkResource, LinksResource
 from services.api.resources.monitoring import (
     DeadLettersResource,
@@ -42,6 +43,8 @@ from services.api.schemas import LinkIdsBody, ParsingBody, PipelineBody
 from shared.broker import build_broker
 from shared.db import bind_database
 from shared.errors import ConfigurationError
+from shared.feeding import FeedLimits
+from shared.feeds import FeedService
 from shared.monitoring import Monitor
 from shared.settings import Settings
 from shared.tasks import TaskService
@@ -91,14 +94,23 @@ def create_app(
     bind_database(settings.database_url)
     if broker is None:
         broker = build_broker(settings)
+    limits = FeedLimits.from_settings(settings)
     tasks = TaskService(
-        broker, max_urls=settings.api_max_urls, max_open_tasks=settings.api_max_open_tasks
+        broker,
+        max_urls=settings.api_max_urls,
+        max_open_tasks=settings.api_max_open_tasks,
+        limits=limits,
     )
+    feed_service = FeedService(tasks)
     client = redis.Redis.from_url(
         settings.redis_url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S
     )
     own_id = getattr(broker, "broker_id", None)
-    monitor = Monitor(client, own_ids=[own_id] if own_id else [])
+    monitor = Monitor(
+        client,
+        own_ids=[own_id] if own_id else [],
+        window_s=settings.heartbeat_timeout_ms / 1000,
+    )
     metrics = GatewayMetrics(monitor)
 
     middleware: list[Any] = [RequestMetrics(metrics)]
@@ -130,11 +142,13 @@ def create_app(
     app.add_route("/api/tasks/history/{id:int}/items", ItemsResource(tasks))
     app.add_route("/api/tasks/history/{id:int}/retry", RetryResource(tasks))
     app.add_route("/api/tasks/history/{id:int}/cancel", CancelResource(tasks))
+    app.add_route("/api/feeds", FeedsResource(feed_service))
+    app.add_route("/api/feeds/{id:int}", FeedResource(feed_service))
     app.add_route("/api/monitoring/workers", WorkersResource(monitor))
     app.add_route("/api/monitoring/queues", QueuesResource(monitor))
     app.add_route("/api/monitoring/health", HealthResource(monitor))
     app.add_route("/api/monitoring/dead-letters", DeadLettersResource(client))
-    app.add_route("/api/monitoring/dead-letters/requeue", RequeueResource(client, broker))
+    app.add_route("/api/monitoring/dead-letters/requeue", RequeueResource(client, broker, limits))
     app.add_route("/metrics", MetricsResource(metrics))
     app.add_route("/api/openapi.json", OpenAPIResource())
     # The web dashboard: a page and its assets, outside the API (see its module).

@@ -19,7 +19,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from shared.monitoring import RECONCILER_LAST_RUN, Monitor, pipeline_counts
+from shared.monitoring import RECONCILER_LAST_RUN, Monitor, feed_counts, pipeline_counts
 
 logger = logging.getLogger(__name__)
 
@@ -81,15 +81,16 @@ class StateCollector(Collector):
             for status, count in sorted(tasks.items()):
                 gauge.add_metric([status], count)
             yield gauge
+        yield from self._feeding()
         try:
             workers = self.monitor.workers()["workers"]
             last_run = self.monitor.client.get(RECONCILER_LAST_RUN)
         except Exception as ex:
             logger.warning("metrics: reading workers failed: %r", ex)
             return
-        alive = sum(1 for worker in workers if not worker.get("gateway"))
+        alive = sum(1 for worker in workers if worker["kind"] == "worker")
         yield GaugeMetricFamily(
-            "kbm_workers_alive", "Broker processes with a heartbeat in the last minute.", alive
+            "kbm_workers_alive", "Worker processes with a heartbeat in the last minute.", alive
         )
         if last_run is not None:
             yield GaugeMetricFamily(
@@ -97,6 +98,29 @@ class StateCollector(Collector):
                 "When the reconciler last finished a run (Unix time).",
                 float(last_run),
             )
+
+    @staticmethod
+    def _feeding() -> Iterator[Metric]:
+        try:
+            counts = feed_counts()
+        except Exception as ex:  # a scrape must still answer when the database is down
+            logger.warning("metrics: reading feed counts failed: %r", ex)
+            return
+        described = {
+            "waiting": (
+                "kbm_items_waiting",
+                "Task items waiting in the database to be fed to a queue, by feed priority.",
+            ),
+            "queued": (
+                "kbm_items_queued",
+                "Task items fed to a queue and not yet running, by feed priority.",
+            ),
+        }
+        for state, (name, documentation) in described.items():
+            gauge = GaugeMetricFamily(name, documentation, labels=["queue", "priority"])
+            for (queue, priority), count in sorted(counts[state].items()):
+                gauge.add_metric([queue, priority], count)
+            yield gauge
 
 
 class GatewayMetrics:

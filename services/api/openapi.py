@@ -37,9 +37,12 @@ class Operation:
     query: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()
     public: bool = False
+    #: Other success statuses answered with the same model (200 for an update of a POST).
+    also: tuple[int, ...] = ()
 
 
 TASK = "/api/tasks/history/{id:int}"
+FEED = "/api/feeds/{id:int}"
 CREATE_ERRORS = (400, 404, 411, 413, 415, 503)
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -82,6 +85,20 @@ OPERATIONS: tuple[Operation, ...] = (
         r.CancelledTask, errors=(404, 409),
     ),
     Operation(
+        "POST", "/api/feeds", "Register a feed (or update the one with this URL)", "feeds",
+        201, r.Feed, body=s.FeedBody, errors=(400, 411, 413, 415, 503), also=(200,),
+    ),
+    Operation(
+        "GET", "/api/feeds", "List feeds", "feeds", 200, r.FeedPage, query=s.FeedsQuery,
+        errors=(400,),
+    ),
+    Operation("GET", FEED, "Read a feed", "feeds", 200, r.Feed, errors=(404,)),
+    Operation(
+        "PATCH", FEED, "Pause or resume a feed", "feeds", 200, r.Feed, body=s.FeedChange,
+        errors=(400, 404, 411, 413, 415),
+    ),
+    Operation("DELETE", FEED, "Remove a feed", "feeds", 200, r.FeedDeleted, errors=(404,)),
+    Operation(
         "GET", "/api/monitoring/workers", "Workers seen in the last minute", "monitoring", 200,
         r.Workers, errors=(503,),
     ),
@@ -107,12 +124,12 @@ OPERATIONS: tuple[Operation, ...] = (
 
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     s.LinksBody, s.PipelineBody, s.ParsingBody, s.LinkIdsBody, s.HistoryQuery, s.ItemsQuery,
-    s.DeadLettersQuery, s.RequeueBody,
+    s.DeadLettersQuery, s.RequeueBody, s.FeedBody, s.FeedChange, s.FeedsQuery,
 )  # fmt: skip
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     r.TaskCreated, r.TaskSummary, r.Task, r.CancelledTask, r.TaskPage, r.Item, r.ItemPage,
     r.Retried, r.LinkSummary, r.Link, r.LinksCreated, r.Queues, r.Workers, r.Health, r.Problem,
-    r.DeadLetters, r.Requeued,
+    r.DeadLetters, r.Requeued, r.Feed, r.FeedPage, r.FeedDeleted,
 )  # fmt: skip
 
 
@@ -156,6 +173,8 @@ def _responses(op: Operation) -> dict[str, Any]:
     else:
         ok = _json(envelope_schema(_ref(op.response)))
     responses: dict[str, Any] = {str(op.status): {"description": op.summary, **ok}}
+    for status in op.also:
+        responses[str(status)] = {"description": f"{op.summary}: done before, updated", **ok}
     if op.status == 202:
         responses["202"]["headers"] = {
             "Location": {"description": "where to read the task", "schema": {"type": "string"}}

@@ -20,11 +20,12 @@ class Shape(BaseModel):
 
 
 class TaskCreated(Shape):
-    """A task was created and its messages sent."""
+    """A task was created: queued, or pending until its ``run_at``."""
 
     task_id: int
-    status: Literal["queued"]
+    status: Literal["queued", "pending"]
     total_items: int
+    run_at: str | None = None
 
 
 class TaskSummary(Shape):
@@ -34,12 +35,17 @@ class TaskSummary(Shape):
     type: str
     status: Status
     stages: list[str]
+    priority: Literal["high", "normal", "low"]
+    #: The priority its items are fed by: a small normal task may be promoted to high.
+    feed_priority: Literal["high", "normal", "low"]
     total_items: int
     completed_items: int
     failed_items: int
     cancelled_items: int
     pending_items: int
     progress: float
+    #: When a task scheduled for later starts (UTC); None once it started or if never set.
+    run_at: str | None
     created_at: str
     started_at: str | None
     finished_at: str | None
@@ -71,6 +77,11 @@ class Task(TaskSummary):
     """A task in full: counters, per-stage counts, timings and token usage."""
 
     duration_ms: int | None
+    #: Items waiting in the database to be fed to their stage's queue.
+    waiting_items: int
+    #: Items fed to their queue (a message sent) and not yet running.
+    queued_items: int
+    running_items: int
     stage_counts: dict[str, StageCounts]
     usage: TokenUsage | None
 
@@ -220,13 +231,21 @@ class Worker(Shape):
     last_heartbeat_age_s: float
     queues: dict[str, int]
     gateway: bool
+    #: ``worker``: a worker process consuming ``consumes``; ``client``: a process that only
+    #: sends (the gateway, ``kbm doctor``, a script).
+    kind: Literal["worker", "client"]
+    consumes: list[str]
+    pid: int | None
+    host: str | None
 
 
 class Workers(Shape):
-    """The workers seen recently."""
+    """The brokers seen recently, and how many of them are worker processes."""
 
     workers: list[Worker]
-    window_s: int
+    #: Brokers whose last heartbeat is older than this are not listed (seconds).
+    window_s: float
+    alive: int
 
 
 class DeadLetter(Shape):
@@ -300,3 +319,39 @@ class Problem(Shape):
     detail: str | None = None
     field: str | None = None
     errors: list[FieldError] | None = None
+
+
+class Feed(Shape):
+    """A registered feed: its schedule, its last poll and what it imported."""
+
+    id: int
+    url: str
+    title: str
+    every_seconds: int
+    stages: list[str]
+    priority: Literal["high", "normal", "low"]
+    status: Literal["active", "paused"]
+    error: str | None
+    failures: int
+    entries_seen: int
+    last_task_id: int | None
+    last_polled_at: str | None
+    last_outcome: str | None
+    next_poll_at: str | None
+    created_at: str
+
+
+class FeedPage(Shape):
+    """One page of feeds."""
+
+    feeds: list[Feed]
+    total: int
+    limit: int
+    offset: int
+
+
+class FeedDeleted(Shape):
+    """A feed was removed."""
+
+    id: int
+    deleted: Literal[True]

@@ -36,6 +36,13 @@ Urls = Annotated[
     Field(min_length=1, description="absolute http(s) URLs; duplicates after normalisation merge"),
 ]
 LinkIds = Annotated[list[LinkId], Field(min_length=1)]
+Priority = Annotated[
+    Literal["high", "normal", "low"],
+    Field(
+        description="feeding order of the task's items: high first, then normal, then low; "
+        "tasks of one priority take turns (a small normal task may be fed as high)"
+    ),
+]
 
 #: Pages beyond this are refused: an offset must stay a cheap, bounded query.
 MAX_OFFSET = 10_000_000
@@ -53,11 +60,33 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+RunAt = Annotated[
+    str,
+    Field(
+        description="start the task at this time (ISO 8601 with its zone, e.g. "
+        "2026-12-24T08:00:00Z), at most a year ahead; until then it is pending and can be "
+        "cancelled; a time in the past starts it now",
+        json_schema_extra={"format": "date-time"},
+    ),
+]
+Every = Annotated[
+    str | StrictInt,
+    Field(description="how often to poll: 30m, 1h, 1d, 1h30m or seconds (5 minutes to 7 days)"),
+]
+
+
 class TaskBody(Strict):
-    """Base of the bodies of task-creating routes."""
+    """Base of the bodies of task-creating routes: a priority and an optional start time."""
+
+    priority: Priority = "normal"
+    run_at: RunAt | None = None
 
     def task_arguments(self) -> dict[str, Any]:
         """Return the keyword arguments of ``TaskService.create_task`` this body gives."""
+        return {"priority": self.priority, "run_at": self.run_at, **self.links_and_stages()}
+
+    def links_and_stages(self) -> dict[str, Any]:
+        """Return the links (and stages) of the task to create."""
         raise NotImplementedError
 
 
@@ -78,7 +107,7 @@ class PipelineBody(TaskBody):
         json_schema_extra={"description": "Give exactly one of urls and link_ids."}
     )
 
-    def task_arguments(self) -> dict[str, Any]:
+    def links_and_stages(self) -> dict[str, Any]:
         """Return the links and stages of the task to create."""
         return {"urls": self.urls, "link_ids": self.link_ids, "stages": self.stages}
 
@@ -103,7 +132,7 @@ class ParsingBody(TaskBody):
             raise PydanticCustomError("async_unsupported", ASYNC_ONLY)
         return value
 
-    def task_arguments(self) -> dict[str, Any]:
+    def links_and_stages(self) -> dict[str, Any]:
         """Return the links of the parsing task to create."""
         return {"urls": self.urls, "link_ids": self.link_ids}
 
@@ -113,9 +142,31 @@ class LinkIdsBody(TaskBody):
 
     link_ids: LinkIds
 
-    def task_arguments(self) -> dict[str, Any]:
+    def links_and_stages(self) -> dict[str, Any]:
         """Return the links of the task to create."""
         return {"link_ids": self.link_ids}
+
+
+class FeedBody(Strict):
+    """``POST /api/feeds``: an RSS or Atom feed to import on a schedule."""
+
+    url: Url
+    every: Every | None = None
+    stages: Annotated[list[StageName], Field(min_length=1)] | None = None
+    priority: Priority = "normal"
+
+
+class FeedChange(Strict):
+    """``PATCH /api/feeds/{id}``: pause or resume a feed."""
+
+    paused: bool
+
+
+class FeedsQuery(Strict):
+    """``GET /api/feeds``: page."""
+
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class HistoryQuery(Strict):

@@ -56,11 +56,20 @@ class GatewayClient:
             )
         return f"{where}: HTTP {response.status_code} {response.text[:200]}"
 
-    def submit(self, *, urls: list[str], stages: list[str] | None = None) -> dict[str, Any]:
-        """Create a pipeline task for URLs."""
-        body: dict[str, Any] = {"urls": urls}
+    def submit(
+        self,
+        *,
+        urls: list[str],
+        stages: list[str] | None = None,
+        priority: str = "normal",
+        run_at: str | None = None,
+    ) -> dict[str, Any]:
+        """Create a pipeline task for URLs (to start at ``run_at``, ISO 8601, if given)."""
+        body: dict[str, Any] = {"urls": urls, "priority": priority}
         if stages:
             body["stages"] = stages
+        if run_at:
+            body["run_at"] = run_at
         data: dict[str, Any] = self.request("POST", "/api/pipeline", json=body)
         return data
 
@@ -116,4 +125,47 @@ class GatewayClient:
         data: dict[str, Any] = self.request(
             "POST", "/api/monitoring/dead-letters/requeue", json=body
         )
+        return data
+
+    def add_feed(
+        self,
+        url: str,
+        *,
+        every: str | None = None,
+        stages: list[str] | None = None,
+        priority: str = "normal",
+    ) -> dict[str, Any]:
+        """Register a feed (or update the one with this URL)."""
+        body: dict[str, Any] = {"url": url, "priority": priority}
+        if every:
+            body["every"] = every
+        if stages:
+            body["stages"] = stages
+        data: dict[str, Any] = self.request("POST", "/api/feeds", json=body)
+        return data
+
+    def feeds(self) -> list[dict[str, Any]]:
+        """Return every registered feed."""
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self.request("GET", "/api/feeds", params={"limit": 200, "offset": len(found)})
+            found += page["feeds"]
+            if not page["feeds"] or len(found) >= page["total"]:
+                return found
+
+    def feed(self, feed_id: int) -> dict[str, Any]:
+        """Return one feed."""
+        data: dict[str, Any] = self.request("GET", f"/api/feeds/{feed_id}")
+        return data
+
+    def set_feed_paused(self, feed_id: int, paused: bool) -> dict[str, Any]:
+        """Pause or resume a feed."""
+        data: dict[str, Any] = self.request(
+            "PATCH", f"/api/feeds/{feed_id}", json={"paused": paused}
+        )
+        return data
+
+    def remove_feed(self, feed_id: int) -> dict[str, Any]:
+        """Forget a feed."""
+        data: dict[str, Any] = self.request("DELETE", f"/api/feeds/{feed_id}")
         return data

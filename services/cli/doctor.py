@@ -90,16 +90,18 @@ class Doctor:
 
     def worker_availability(self) -> Check:
         """Find workers that sent a heartbeat in the last minute."""
-        workers = Monitor(self.client).workers()["workers"]
-        count = len(workers)
+        workers = Monitor(
+            self.client, window_s=self.settings.heartbeat_timeout_ms / 1000
+        ).workers()["workers"]
+        count = sum(1 for worker in workers if worker["kind"] == "worker")
         if not count:
             return Check(
                 "Worker availability",
                 False,
-                "no worker has sent a heartbeat in the last minute",
+                "no worker process has sent a heartbeat lately (HEARTBEAT_TIMEOUT_MS)",
                 FIXES["Worker availability"],
             )
-        return Check("Worker availability", True, f"{count} broker processes alive")
+        return Check("Worker availability", True, f"{count} worker processes alive")
 
     def job_enqueueing(self) -> Check:
         """Send a ping to the default queue and wait for a worker to take it."""

@@ -16,6 +16,7 @@ import dramatiq
 from services.cli.launch import SERVICES
 from shared.broker import setup
 from shared.db import database
+from shared.feeding import FeedLimits
 from shared.migrations import migrate
 from shared.models import Task, TaskItem
 from shared.settings import Settings
@@ -42,7 +43,9 @@ class LocalRun:
         for _, module in SERVICES.values():
             importlib.import_module(module)
         self.worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=50)
-        self.tasks = TaskService(self.broker, max_urls=1_000_000)
+        self.tasks = TaskService(
+            self.broker, max_urls=1_000_000, limits=FeedLimits.from_settings(self.settings)
+        )
 
     def __enter__(self) -> LocalRun:
         self.worker.start()

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from services.cli import launch, output, progress
+from services.cli import launch, output, progress, times
 from services.cli.client import GatewayClient
 from shared.errors import KbmError
 from shared.pipeline import STAGE_NAMES
@@ -121,6 +121,19 @@ def _read_urls(urls: tuple[str, ...], file: Path | None) -> list[str]:
     show_default=True,
     help="comma-separated stages to run",
 )
+@click.option(
+    "--priority",
+    type=click.Choice(["high", "normal", "low"]),
+    default="normal",
+    show_default=True,
+    help="feeding order: high before normal before low; equal ones take turns",
+)
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="start later: 2026-12-24T08:00 (local time unless a zone is given), 08:30 or +10m",
+)
 @click.option("--watch", is_flag=True, help="follow progress until the task ends")
 @click.option("--interval", default=0.5, show_default=True, help="seconds between polls")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
@@ -128,6 +141,8 @@ def submit(
     urls: tuple[str, ...],
     file: Path | None,
     stages: str,
+    priority: str,
+    at: str | None,
     watch: bool,
     interval: float,
     as_json: bool,
@@ -135,11 +150,19 @@ def submit(
     """Submit links to run through the pipeline."""
     client = _client()
     stage_list = [name.strip() for name in stages.split(",") if name.strip()]
-    created = client.submit(urls=_read_urls(urls, file), stages=stage_list)
+    run_at = times.parse_at(at) if at else None
+    created = client.submit(
+        urls=_read_urls(urls, file), stages=stage_list, priority=priority, run_at=run_at
+    )
     task_id = created["task_id"]
     if not watch:
         if as_json:
             output.emit_json(created)
+        elif created["status"] == "pending":
+            click.echo(
+                f"task {task_id} scheduled for {times.local(created.get('run_at'))} "
+                f"with {created['total_items']} items (kbm cancel {task_id} to drop it)"
+            )
         else:
             click.echo(f"task {task_id} queued with {created['total_items']} items")
         return
@@ -270,11 +293,18 @@ def workers(as_json: bool) -> None:
         output.emit_json(data)
         return
     rows = [
-        [worker.get("id"), worker.get("last_heartbeat_age_s", worker.get("age_s"))]
+        [
+            worker["id"],
+            worker["kind"],
+            ",".join(worker["consumes"]) or ("gateway" if worker["gateway"] else "-"),
+            f"{worker['host'] or '-'}:{worker['pid'] or '-'}",
+            worker["last_heartbeat_age_s"],
+        ]
         for worker in data.get("workers", [])
     ]
-    click.echo(output.table(["worker", "last heartbeat (s ago)"], rows))
-    click.echo(f"{len(rows)} workers alive")
+    headers = ["id", "kind", "queues", "host:pid", "last heartbeat (s ago)"]
+    click.echo(output.table(headers, rows))
+    click.echo(f"{data['alive']} worker processes alive")
 
 
 @cli.command()
@@ -327,6 +357,111 @@ def dead_letters(
         for letter in letters
     ]
     click.echo(output.table(["id", "queue", "actor", "item", "dead at", "error"], rows))
+
+
+@cli.group()
+def feed() -> None:
+    """Import RSS and Atom feeds on a schedule: each poll's new entries become one task."""
+
+
+def _feed_rows(feeds: list[dict[str, Any]]) -> list[list[Any]]:
+    return [
+        [
+            item["id"],
+            item["status"],
+            _every(item["every_seconds"]),
+            item["entries_seen"],
+            times.local(item["last_polled_at"]),
+            item["last_outcome"] or "-",
+            times.local(item["next_poll_at"]),
+            item["url"],
+        ]
+        for item in feeds
+    ]
+
+
+def _every(seconds: int) -> str:
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _show_feed(item: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        output.emit_json(item)
+        return
+    click.echo(
+        f"feed {item['id']} ({item['status']}): {item['url']}\n"
+        f"  every {_every(item['every_seconds'])}, stages {','.join(item['stages'])}, "
+        f"priority {item['priority']}\n"
+        f"  last poll {times.local(item['last_polled_at'])}: {item['last_outcome'] or '-'}; "
+        f"next {times.local(item['next_poll_at'])}; {item['entries_seen']} entries imported"
+        + (f"; last task {item['last_task_id']}" if item["last_task_id"] else "")
+    )
+    if item["error"]:
+        click.echo(f"  error: {item['error']}")
+        if item["status"] == "paused":
+            click.echo(f"  fix the feed, then: kbm feed resume {item['id']}")
+
+
+@feed.command("add")
+@click.argument("url")
+@click.option("--every", default=None, help="how often to poll: 30m, 1h (default), 1d")
+@click.option("--stages", default=None, help="comma-separated stages (default all)")
+@click.option(
+    "--priority", type=click.Choice(["high", "normal", "low"]), default="normal", show_default=True
+)
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def feed_add(url: str, every: str | None, stages: str | None, priority: str, as_json: bool) -> None:
+    """Register a feed (or change the one with this URL); it is polled at the next tick."""
+    stage_list = [name.strip() for name in stages.split(",") if name.strip()] if stages else None
+    _show_feed(_client().add_feed(url, every=every, stages=stage_list, priority=priority), as_json)
+
+
+@feed.command("list")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def feed_list(as_json: bool) -> None:
+    """Show every feed: schedule, last poll, next poll (local time)."""
+    feeds = _client().feeds()
+    if as_json:
+        output.emit_json(feeds)
+        return
+    headers = ["id", "status", "every", "entries", "last poll", "outcome", "next poll", "url"]
+    click.echo(output.table(headers, _feed_rows(feeds)))
+    for item in feeds:
+        if item["error"]:
+            click.echo(f"feed {item['id']}: {item['error']}")
+
+
+@feed.command("show")
+@click.argument("feed_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def feed_show(feed_id: int, as_json: bool) -> None:
+    """Show one feed, with its error if it failed."""
+    _show_feed(_client().feed(feed_id), as_json)
+
+
+@feed.command("pause")
+@click.argument("feed_id", type=int)
+def feed_pause(feed_id: int) -> None:
+    """Stop polling a feed until it is resumed."""
+    _show_feed(_client().set_feed_paused(feed_id, True), False)
+
+
+@feed.command("resume")
+@click.argument("feed_id", type=int)
+def feed_resume(feed_id: int) -> None:
+    """Poll a paused feed again (at the next tick), its failures forgotten."""
+    _show_feed(_client().set_feed_paused(feed_id, False), False)
+
+
+@feed.command("remove")
+@click.argument("feed_id", type=int)
+def feed_remove(feed_id: int) -> None:
+    """Forget a feed (the tasks it made stay)."""
+    _client().remove_feed(feed_id)
+    click.echo(f"feed {feed_id} removed")
 
 
 def main() -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from services.cli.times import local
+
 
 def emit_json(data: Any) -> None:
     """Print data as indented JSON (the ``--json`` output for scripts)."""
@@ -30,18 +32,27 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def task_text(task: dict[str, Any]) -> str:
     """Return a task's status as a short report."""
+    priority = task.get("priority", "normal")
+    if task.get("feed_priority", priority) != priority:
+        priority += f", fed as {task['feed_priority']}"
     lines = [
-        f"Task {task['id']} ({task['type']}): {task['status']}, {task['progress']}%",
+        f"Task {task['id']} ({task['type']}): {task['status']}, {task['progress']}%, "
+        f"priority {priority}",
         f"  items: {task['total_items']} total, {task['completed_items']} completed, "
         f"{task['failed_items']} failed, {task['cancelled_items']} cancelled",
+        f"  feeding: {task.get('waiting_items', 0)} waiting to be fed, "
+        f"{task.get('queued_items', 0)} queued, {task.get('running_items', 0)} running",
         f"  created {task['created_at']}, started {task['started_at'] or '-'}, "
         f"finished {task['finished_at'] or '-'}",
     ]
+    if task.get("run_at") and task["status"] == "pending":
+        lines.insert(1, f"  scheduled for {local(task['run_at'])} ({task['run_at']})")
     stages = task.get("stage_counts") or {}
     if stages:
         rows = [
             [
                 name,
+                counts.get("pending", 0),
                 counts.get("queued", 0),
                 counts.get("running", 0),
                 counts.get("completed", 0),
@@ -51,7 +62,16 @@ def task_text(task: dict[str, Any]) -> str:
             ]
             for name, counts in stages.items()
         ]
-        headers = ["stage", "queued", "running", "completed", "failed", "attempts", "mean ms"]
+        headers = [
+            "stage",
+            "waiting",
+            "queued",
+            "running",
+            "completed",
+            "failed",
+            "attempts",
+            "mean ms",
+        ]
         lines.append(table(headers, rows))
     return "\n".join(lines)
 

@@ -1,4 +1,7 @@
-"""The publish stage's actor: one page (or file) per link, continued on a retry."""
+"""The notion service's actors: the publish stage and the knowledge base's export.
+
+The publish stage makes one page (or file) per link and continues it on a retry.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,14 @@ from functools import cache, partial
 import dramatiq
 from dramatiq.middleware import Middleware
 
-from services.notion import progress
+from services.notion import export, progress
 from services.notion.publish import build_publisher, document_for, validate_document
 from services.notion.publishers import Publisher
 from services.notion.publishers.notion import NotionPublisher
 from shared import store
 from shared.errors import KbmError
 from shared.pipeline import PUBLISH, stage_actor
+from shared.recurring import EXPORT_ACTOR
 from shared.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -51,6 +55,19 @@ class NotionStartupCheck(Middleware):
             # Publishing fails with this same message until it is fixed; the worker
             # keeps running so that it picks the fix up without a restart.
             logger.error("notion: %s", ex)
+
+
+@dramatiq.actor(actor_name=EXPORT_ACTOR, queue_name="notion", max_retries=0, time_limit=3_600_000)
+def export_knowledge_base(stamp: str) -> None:
+    """Export every link to JSON and Markdown under ``EXPORT_DIR/exports/<stamp>``."""
+    report = export.export_knowledge_base(get_settings().export_dir, stamp)
+    logger.info(
+        "export %s: %d links, %d Markdown files in %s",
+        stamp,
+        report.links,
+        report.markdown_files,
+        report.folder,
+    )
 
 
 @stage_actor(PUBLISH)

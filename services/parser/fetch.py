@@ -1,4 +1,4 @@
-"""Fetch one HTML page over HTTP(S) with guards on address, size, type and time.
+"""Fetch one HTML page (or feed) over HTTP(S) with guards on address, size, type and time.
 
 Every request goes through the guarded client of :mod:`services.parser.transport`,
 which connects only to checked public addresses. Redirects are followed here, by hand,
@@ -6,6 +6,9 @@ so that each hop is checked again; a loop or a sixth redirect ends the fetch. Fa
 that may pass later raise :class:`FetchError` (or :class:`RateLimited` for a 429 with
 ``Retry-After``); failures that never will raise :class:`FetchRejected`. Every message
 names the URL and the reason in words a user understands.
+
+What a fetch accepts is an :class:`Accepted`: :data:`HTML` for articles, :data:`FEED`
+for RSS and Atom feeds, which may also be asked conditionally (ETag, Last-Modified).
 """
 
 from __future__ import annotations
@@ -55,21 +58,68 @@ _HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body)[\s>]", re.IGNORE
 
 
 @dataclasses.dataclass(frozen=True)
+class Accepted:
+    """What a fetch accepts: media types, the Accept header, how an untyped body looks."""
+
+    name: str
+    types: frozenset[str]
+    accept: str
+    looks_right: re.Pattern[bytes]
+    #: The media type of a body that had none declared but looks right.
+    sniffed: str
+
+
+HTML = Accepted(
+    "HTML", HTML_TYPES, "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1", _HTML_START, "text/html"
+)
+FEED = Accepted(
+    "an RSS or Atom feed",
+    frozenset(
+        {
+            "application/rss+xml",
+            "application/atom+xml",
+            "application/rdf+xml",
+            "application/xml",
+            "text/xml",
+        }
+    ),
+    "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.1",
+    re.compile(rb"<(?:\?xml|rss|feed|rdf:RDF)[\s>]", re.IGNORECASE),
+    "application/xml",
+)
+
+
+@dataclasses.dataclass(frozen=True)
 class FetchedPage:
-    """A page as served: the URL asked for, where it ended, and its decoded HTML."""
+    """A page as served: the URL asked for, where it ended, and its decoded HTML.
+
+    A conditional fetch whose resource did not change has ``status_code`` 304 and no
+    body. ``raw`` keeps the bytes (an XML feed declares its own encoding).
+    """
 
     url: str
     final_url: str
     status_code: int
     content_type: str
     html: str
+    raw: bytes = b""
+    etag: str | None = None
+    last_modified: str | None = None
 
 
-def fetch_page(url: str, settings: Settings, *, client: httpx.Client | None = None) -> FetchedPage:
-    """Fetch the HTML page at ``url``, following at most five redirects.
+def fetch_page(
+    url: str,
+    settings: Settings,
+    *,
+    client: httpx.Client | None = None,
+    accepted: Accepted = HTML,
+    headers: dict[str, str] | None = None,
+) -> FetchedPage:
+    """Fetch the HTML page (or what ``accepted`` says) at ``url``, following five redirects.
 
     ``client`` replaces the guarded HTTP client (tests pass one with a mock transport or
     an injected resolver); literal addresses in every hop's URL are still checked.
+    ``headers`` are added to every request (``If-None-Match``, ``If-Modified-Since``).
     """
     deadline = time.monotonic() + settings.parsing_timeout * DEADLINE_SHARE
     allow_private = settings.fetch_allow_private
@@ -79,7 +129,7 @@ def fetch_page(url: str, settings: Settings, *, client: httpx.Client | None = No
         visited = {current}
         for _hop in range(MAX_REDIRECTS + 1):
             check_url(current, allow_private=allow_private)
-            answer = _get(http, current, settings, deadline)
+            answer = _get(http, current, settings, deadline, accepted, headers or {})
             if isinstance(answer, FetchedPage):
                 return dataclasses.replace(answer, url=url)
             if answer in visited:
@@ -115,7 +165,14 @@ def check_url(url: str, *, allow_private: bool) -> None:
         raise type(ex)(f"GET {url} refused: {ex}") from ex
 
 
-def _get(http: httpx.Client, url: str, settings: Settings, deadline: float) -> FetchedPage | str:
+def _get(
+    http: httpx.Client,
+    url: str,
+    settings: Settings,
+    deadline: float,
+    accepted: Accepted,
+    extra_headers: dict[str, str],
+) -> FetchedPage | str:
     """Send one GET; return the page, or the next URL when the answer is a redirect."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
@@ -128,8 +185,9 @@ def _get(http: httpx.Client, url: str, settings: Settings, deadline: float) -> F
     )
     headers = {
         "User-Agent": settings.fetch_user_agent,
-        "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
+        "Accept": accepted.accept,
         "Accept-Encoding": ACCEPT_ENCODING,
+        **extra_headers,
     }
     try:
         with http.stream(
@@ -137,8 +195,14 @@ def _get(http: httpx.Client, url: str, settings: Settings, deadline: float) -> F
         ) as response:
             if response.status_code in _REDIRECTS:
                 return _location(url, response)
+            validators = {
+                "etag": response.headers.get("ETag"),
+                "last_modified": response.headers.get("Last-Modified"),
+            }
+            if response.status_code == 304 and extra_headers:
+                return FetchedPage(url, url, 304, "", "", **validators)
             _check_status(url, response)
-            media_type = _media_type(url, response)
+            media_type = _media_type(url, response, accepted)
             body = read_body(
                 response, url=url, max_bytes=settings.fetch_max_bytes, deadline=deadline
             )
@@ -147,8 +211,10 @@ def _get(http: httpx.Client, url: str, settings: Settings, deadline: float) -> F
                 url=url,
                 final_url=url,
                 status_code=response.status_code,
-                content_type=media_type or _sniff(url, body),
-                html=_decode(url, body, charset),
+                content_type=media_type or _sniff(url, body, accepted),
+                html=_decode(url, body, charset, accepted),
+                raw=body,
+                **validators,
             )
     except BlockedAddress as ex:
         raise BlockedAddress(f"GET {url} refused: {ex}") from ex
@@ -228,29 +294,33 @@ def _retry_after(value: str | None) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def _media_type(url: str, response: httpx.Response) -> str | None:
-    """Return the declared media type, None when absent; refuse types that are not HTML."""
+def _media_type(url: str, response: httpx.Response, accepted: Accepted) -> str | None:
+    """Return the declared media type, None when absent; refuse types not accepted."""
     header = response.headers.get("Content-Type", "")
     media_type = header.split(";", 1)[0].strip().lower()
     if not media_type:
         return None
-    if media_type not in HTML_TYPES:
-        raise FetchRejected(f"GET {url} answered with content type {media_type}, not HTML")
+    if media_type not in accepted.types:
+        raise FetchRejected(
+            f"GET {url} answered with content type {media_type}, not {accepted.name}"
+        )
     return media_type
 
 
-def _sniff(url: str, body: bytes) -> str:
-    if not _HTML_START.search(body[:SNIFF_BYTES]):
-        raise FetchRejected(f"GET {url} answered without a content type and the body is not HTML")
-    return "text/html"
+def _sniff(url: str, body: bytes, accepted: Accepted) -> str:
+    if not accepted.looks_right.search(body[:SNIFF_BYTES]):
+        raise FetchRejected(
+            f"GET {url} answered without a content type and the body is not {accepted.name}"
+        )
+    return accepted.sniffed
 
 
-def _decode(url: str, body: bytes, charset: str | None) -> str:
+def _decode(url: str, body: bytes, charset: str | None, accepted: Accepted) -> str:
     # NUL bytes do not occur in HTML text, except in UTF-16, which starts with a BOM
     # or is declared: anything else with them is an image, an archive, a PDF...
     utf16 = body[:2] in (b"\xff\xfe", b"\xfe\xff") or (codec_name(charset) or "").startswith(
         "utf-16"
     )
     if not utf16 and b"\x00" in body[:1024]:
-        raise FetchRejected(f"GET {url} answered binary content, not HTML")
+        raise FetchRejected(f"GET {url} answered binary content, not {accepted.name}")
     return decode_html(body, charset)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import dramatiq
@@ -18,11 +19,16 @@ from periodiq import cron
 from prometheus_client import Counter
 
 from services.scheduler.cleanup import cleanup
+from services.scheduler.recurring import Schedule, run_due_jobs
 from services.scheduler.tick import first_tick_this_minute
+from shared import feeds
+from shared.errors import NotFound
+from shared.feeding import FeedLimits
 from shared.middleware.tracking import worker_liveness
 from shared.monitoring import RECONCILER_LAST_RUN, Monitor
 from shared.reconcile import Reconciler
 from shared.settings import get_settings
+from shared.tasks import WAKE_ACTOR, WAKE_QUEUE, TaskService
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +53,8 @@ def tick() -> None:
         return
     TICKS.labels("ran").inc()
     reconcile_items.send()
+    poll_due_feeds.send()
+    run_recurring_jobs.send()
     if int(time.time() // 60) % 60 == 0:  # hourly
         cleanup_old.send()
 
@@ -87,6 +95,37 @@ def reconcile_items() -> None:
         report.counters_fixed,
         report.tasks_finished,
     )
+
+
+@dramatiq.actor(actor_name=WAKE_ACTOR, queue_name=WAKE_QUEUE, max_retries=3, time_limit=60_000)
+def start_scheduled_task(task_id: int) -> None:
+    """Start a task scheduled for later (``run_at``) when its time has come."""
+    settings = get_settings()
+    tasks = TaskService(dramatiq.get_broker(), limits=FeedLimits.from_settings(settings))
+    try:
+        started = tasks.start_task(task_id)
+    except NotFound:
+        logger.info("scheduled task %s no longer exists", task_id)
+        return
+    logger.info("scheduled task %s: %s", task_id, started["status"])
+
+
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=170_000)
+def poll_due_feeds() -> None:
+    """Send a poll to the parser for every feed that is due (once each, however late)."""
+    due = feeds.send_due_polls(dramatiq.get_broker())
+    if due:
+        logger.info("feeds: %d due, polls sent", len(due))
+
+
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=170_000)
+def run_recurring_jobs() -> None:
+    """Run each job of ``RECURRING_JOBS`` whose scheduled time came (caught up once)."""
+    settings = get_settings()
+    broker = dramatiq.get_broker()
+    tasks = TaskService(broker, limits=FeedLimits.from_settings(settings))
+    for job, due, outcome in run_due_jobs(Schedule.from_env(), datetime.now(UTC), broker, tasks):
+        logger.info("recurring job %s for %s: %s", job.kind, due.isoformat(), outcome)
 
 
 @dramatiq.actor(queue_name="default", max_retries=0, time_limit=170_000)

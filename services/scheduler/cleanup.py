@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import redis
 
 from shared.db import database
+from shared.middleware.registry import WORKERS_KEY
 from shared.models import Task, utcnow
 from shared.pipeline import QUEUES
 
@@ -65,8 +66,21 @@ def trim_dead_letters(client: redis.Redis, older_than_ms: int, namespace: str = 
 
 
 def trim_heartbeats(client: redis.Redis, older_than_ms: int, namespace: str = "dramatiq") -> int:
-    """Forget workers whose last heartbeat is older than ``older_than_ms`` (epoch ms)."""
-    return int(client.zremrangebyscore(f"{namespace}:__heartbeats__", "-inf", older_than_ms))
+    """Forget workers whose last heartbeat is older than ``older_than_ms`` (epoch ms).
+
+    Registry entries (``kbm:workers``) of processes without a heartbeat go too: those of
+    workers that were killed and never said goodbye.
+    """
+    beats = f"{namespace}:__heartbeats__"
+    removed = int(client.zremrangebyscore(beats, "-inf", older_than_ms))
+    cursor = 0
+    while True:
+        cursor, entries = client.hscan(WORKERS_KEY, cursor, count=CHUNK)
+        gone = [worker_id for worker_id in entries if client.zscore(beats, worker_id) is None]
+        if gone:
+            client.hdel(WORKERS_KEY, *gone)
+        if cursor == 0:
+            return removed
 
 
 def cleanup(

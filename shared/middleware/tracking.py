@@ -4,6 +4,9 @@ Placed after ``Retries`` in the broker's middleware list, so its after-hook runs
 ``Retries`` re-enqueues a failed message and before ``Pipelines`` sends the next stage's
 message: a new delivery always finds the previous outcome recorded. It therefore decides
 by itself, with the rules ``Retries`` applies, whether a failure is final.
+
+Once an outcome is recorded a slot of the stage's queue may be free and the item may
+wait at its next stage: the middleware feeds those queues (see ``shared.feeding``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from shared import lifecycle
 from shared.errors import outage_wait
+from shared.feeding import FeedLimits, feed
 from shared.pipeline import stage_of_actor
 
 logger = logging.getLogger(__name__)
@@ -67,9 +71,12 @@ def worker_liveness(broker: dramatiq.Broker) -> Callable[[str], bool] | None:
 class ItemTracking(Middleware):
     """Move task items through their stages as their messages run."""
 
-    def __init__(self, max_deliveries: int, grace_seconds: float) -> None:
+    def __init__(
+        self, max_deliveries: int, grace_seconds: float, limits: FeedLimits | None = None
+    ) -> None:
         self.max_deliveries = max_deliveries
         self.grace_seconds = grace_seconds
+        self.limits = limits or FeedLimits()
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         """Mark the item's stage running, or skip a message that must not run."""
@@ -104,13 +111,25 @@ class ItemTracking(Middleware):
             return
         item_id = int(message.args[0])
         if exception is None:
-            lifecycle.finish_stage(item_id, stage.name)
+            following = lifecycle.finish_stage(item_id, stage.name)
+            self._top_up(broker, [stage.name] + ([following] if following else []))
             return
+        final = is_final_failure(broker.get_actor(message.actor_name), message, exception)
         lifecycle.fail_stage(
             item_id,
             stage.name,
             describe_error(exception, message),
-            final=is_final_failure(broker.get_actor(message.actor_name), message, exception),
+            final=final,
             attempt=int(message.options.get(ATTEMPT_OPTION, 0)),
             counts=outage_wait(exception) is None,
         )
+        if final:  # a retry keeps its slot; a final failure frees it
+            self._top_up(broker, [stage.name])
+
+    def _top_up(self, broker: dramatiq.Broker, stages: list[str]) -> None:
+        # The outcome is committed; a failed feed is repaired by the reconciler's.
+        for name in stages:
+            try:
+                feed(broker, name, self.limits)
+            except Exception as ex:
+                logger.warning("feeding the %s stage failed (the reconciler will): %r", name, ex)

@@ -69,13 +69,14 @@ def test_workers_lists_recent_heartbeats_with_the_queues_they_hold(
     data = client.simulate_get("/api/monitoring/workers").json["data"]
 
     workers = {worker["id"]: worker for worker in data["workers"]}
-    assert data["window_s"] == 60
+    assert data["window_s"] == 20  # HEARTBEAT_TIMEOUT_MS: when Dramatiq deems a worker dead
     assert "gone-worker" not in workers
     seen = workers[worker_broker.broker_id]
     assert seen["queues"] == {"parsing": 1}
     assert 0 <= seen["last_heartbeat_age_s"] < 10
     assert seen["last_heartbeat_at"].endswith("Z")
-    assert seen["gateway"] is False
+    assert (seen["gateway"], seen["kind"]) == (False, "client")  # it never booted a worker
+    assert data["alive"] == 0
     consumer.ack(held)
     consumer.close()
 
@@ -85,7 +86,7 @@ def test_the_gateways_own_broker_is_flagged_among_the_workers(client: TestClient
 
     workers = client.simulate_get("/api/monitoring/workers").json["data"]["workers"]
 
-    assert [worker["gateway"] for worker in workers] == [True]
+    assert [(worker["gateway"], worker["kind"]) for worker in workers] == [(True, "client")]
 
 
 def test_health_is_200_when_redis_database_and_schema_are_fine(client: TestClient) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -8,7 +9,8 @@ from falcon.testing import TestClient
 
 from shared import lifecycle
 from shared.models import Status, Task, TaskItem
-from tests.api.conftest import assert_problem, urls
+from shared.settings import Settings
+from tests.api.conftest import assert_problem, client_with, urls
 
 
 def _created(result: Any, total: int) -> int:
@@ -246,3 +248,70 @@ def test_cancelling_a_cancelled_task_again_changes_nothing(client: TestClient) -
     assert again.status_code == 200
     assert again.json["data"]["cancelled_now"] == 0
     assert again.json["data"]["cancelled_items"] == 2
+
+
+@pytest.mark.parametrize("route", ["/api/pipeline", "/api/parsing/sync"])
+def test_a_task_is_created_with_the_priority_asked_for_and_shows_what_waits(
+    client: TestClient, route: str
+) -> None:
+    result = client.simulate_post(route, json={"urls": urls(3), "priority": "low"})
+
+    task = client.simulate_get(f"/api/tasks/history/{_created(result, 3)}").json["data"]
+    assert (task["priority"], task["feed_priority"]) == ("low", "low")
+    assert (task["waiting_items"], task["queued_items"], task["running_items"]) == (0, 3, 0)
+
+
+def test_the_priority_defaults_to_normal_and_a_small_task_is_fed_as_high(
+    client: TestClient,
+) -> None:
+    small = _created(client.simulate_post("/api/pipeline", json={"urls": urls(1)}), 1)
+    big = _created(client.simulate_post("/api/pipeline", json={"urls": urls(11, "b.example")}), 11)
+
+    listed = {
+        task["id"]: task for task in client.simulate_get("/api/tasks/history").json["data"]["tasks"]
+    }
+    assert (listed[small]["priority"], listed[small]["feed_priority"]) == ("normal", "high")
+    assert (listed[big]["priority"], listed[big]["feed_priority"]) == ("normal", "normal")
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("/api/pipeline", {"urls": urls(1), "priority": "urgent"}),
+        ("/api/ai/process", {"link_ids": [1], "priority": 1}),
+    ],
+)
+def test_an_unknown_priority_is_a_400_naming_the_field(
+    client: TestClient, route: str, body: dict[str, Any]
+) -> None:
+    assert_problem(client.simulate_post(route, json=body), 400, "priority")
+
+
+def test_a_bulk_task_is_one_bounded_request_that_sends_one_batch_and_counts_the_rest(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    # Given a gateway that accepts 100 000 URLs in one request
+    client = client_with(
+        settings,
+        api_max_urls=100_000,
+        api_max_body_bytes=16 * 1024 * 1024,
+        queue_max_in_flight=40,
+        task_max_in_flight=40,
+    )
+    total = 100_000
+
+    # When they are submitted
+    started = time.monotonic()
+    result = client.simulate_post("/api/parsing/sync", json={"urls": urls(total, "bulk.example")})
+    elapsed = time.monotonic() - started
+
+    # Then the request answers in bounded time, one batch is queued and the rest waits
+    task_id = _created(result, total)
+    print(f"\naccepted a task of {total} links in {elapsed:.1f} s")
+    assert elapsed < 90
+    assert redis_client.llen("dramatiq:parsing") == 40
+    task = client.simulate_get(f"/api/tasks/history/{task_id}").json["data"]
+    assert (task["waiting_items"], task["queued_items"]) == (total - 40, 40)
+    metrics = client.simulate_get("/metrics").text
+    assert f'kbm_items_waiting{{priority="normal",queue="parsing"}} {total - 40}.0' in metrics
+    assert 'kbm_items_queued{priority="normal",queue="parsing"} 40.0' in metrics

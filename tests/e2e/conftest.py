@@ -18,6 +18,9 @@ from tests.stack import (
     worker_argv,
 )
 
+#: Admission control of the end-to-end stack: 20 parse messages in flight at most.
+FEEDING = {"QUEUE_MAX_IN_FLIGHT": "20", "TASK_MAX_IN_FLIGHT": "20", "API_MAX_URLS": "5000"}
+
 
 @pytest.fixture(scope="session")
 def expected_pages() -> dict[str, dict[str, str]]:
@@ -42,5 +45,7 @@ def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "ai": worker_argv("ai", 1, 2),
         "notion": worker_argv("notion", 1, 2),
     }
-    with running_stack(stack_env(database_url, REDIS_URL, root), commands, root) as running:
+    # Small feeding caps, so that tasks of a few dozen items are fed in several batches.
+    env = stack_env(database_url, REDIS_URL, root, **FEEDING)
+    with running_stack(env, commands, root) as running:
         yield running

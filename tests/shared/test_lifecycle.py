@@ -228,3 +228,19 @@ def test_a_stage_whose_worker_died_is_taken_over_at_once_and_a_live_ones_is_not(
     )
     assert dead.run
     assert StageRun.get(item=item.id, stage="parse").worker == "w2"
+
+
+def test_a_retried_task_keeps_when_it_first_started(service: TaskService) -> None:
+    task = _task(service, count=1, stages=["parse"])
+    (item,) = _items(task)
+    decision = lifecycle.start_stage(item.id, "parse")
+    lifecycle.fail_stage(item.id, "parse", "HTTP 500", final=True, attempt=decision.attempt)
+    first_start = Task.get_by_id(task.id).started_at
+    assert first_start is not None
+
+    lifecycle.reopen_failed_items(task.id)
+    assert lifecycle.start_stage(item.id, "parse").run
+    lifecycle.finish_stage(item.id, "parse")
+
+    task = Task.get_by_id(task.id)
+    assert (task.status, task.started_at) == ("completed", first_start)

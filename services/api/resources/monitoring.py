@@ -11,6 +11,7 @@ from services.api.envelope import reply
 from services.api.schemas import DeadLettersQuery, RequeueBody, validate_query
 from shared.deadletters import list_dead_letters, requeue_dead_letters
 from shared.errors import InvalidRequest
+from shared.feeding import FeedLimits
 from shared.monitoring import Monitor
 
 
@@ -72,13 +73,17 @@ class DeadLettersResource:
 class RequeueResource:
     """``POST /api/monitoring/dead-letters/requeue``: send dead letters again."""
 
-    def __init__(self, client: redis.Redis, broker: dramatiq.Broker) -> None:
+    def __init__(
+        self, client: redis.Redis, broker: dramatiq.Broker, limits: FeedLimits | None = None
+    ) -> None:
         self.client = client
         self.broker = broker
+        self.limits = limits
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Send the chosen dead letters (or all) again; stage messages reopen their item."""
         body = read_body(req, RequeueBody)
         if not body.all and not body.ids:
             raise InvalidRequest("ids", 'give the ids to requeue, or "all": true')
-        reply(resp, requeue_dead_letters(self.client, self.broker, None if body.all else body.ids))
+        ids = None if body.all else body.ids
+        reply(resp, requeue_dead_letters(self.client, self.broker, ids, self.limits))

@@ -186,6 +186,11 @@ export function workerEntries(workers) {
       { class: "worker" },
       h("span", { class: "worker-id", title: worker.id }, worker.id),
       worker.gateway ? h("span", { class: "tag" }, "gateway") : null,
+      worker.kind === "worker"
+        ? h("span", { class: "tag" }, (worker.consumes || []).join(", ") || "worker")
+        : worker.gateway
+          ? null
+          : h("span", { class: "tag" }, "client"),
       h("span", { class: "muted" }, `heartbeat ${worker.last_heartbeat_age_s.toFixed(1)} s ago`),
       h("span", {}, held ? `holds ${held}` : "idle"),
     );

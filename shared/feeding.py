@@ -1,0 +1,268 @@
+"""Admission control: feed task items to their stage queues in bounded batches.
+
+An item waits in the database (``pending``) until it is fed: a feed of one stage takes
+the free slots of its queue — ``QUEUE_MAX_IN_FLIGHT`` over all tasks and
+``TASK_MAX_IN_FLIGHT`` per task, counting the items ``queued`` or ``running`` at that
+stage — and hands them out by priority, then round-robin among the tasks of one
+priority (the least recently fed first). So a queue holds a few messages whatever the
+size of the tasks behind it, and an urgent link waits for one free slot, not for a bulk
+import to drain.
+
+Feeding runs when a task is created, retried or cancelled, when a worker ends a stage
+(a slot frees up, and the item may wait at its next stage), and every minute from the
+reconciler (the safety net: a feed that failed, Redis lost, a crashed process).
+Feeders of one queue take turns under a PostgreSQL advisory lock (SQLite: its write
+lock); items are claimed with ``FOR UPDATE SKIP LOCKED`` and marked ``queued`` in the
+same transaction, and their messages are sent after it commits. An item is fed once:
+only a ``pending`` item is claimed, and claiming makes it ``queued``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import dramatiq
+from peewee import fn
+
+from shared.db import database, is_postgres
+from shared.models import StageRun, Status, Task, TaskItem, utcnow
+from shared.pipeline import STAGE_NAMES, get_stage, item_message
+from shared.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+#: Task priorities, most urgent first; an index is a feed rank.
+PRIORITIES: tuple[str, ...] = ("high", "normal", "low")
+#: An arbitrary constant: the first key of the advisory locks of feeders (one per stage).
+FEED_LOCK_ID = 7_463_202
+#: Statuses of an item whose message is in a queue (or being run) at its stage.
+IN_FLIGHT = (Status.QUEUED.value, Status.RUNNING.value)
+
+
+@dataclass(frozen=True)
+class FeedLimits:
+    """The caps on items in flight per stage queue, and the small-task promotion."""
+
+    queue: int = 100
+    task: int = 50
+    promote_up_to: int = 10
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FeedLimits:
+        """Return the limits ``QUEUE_MAX_IN_FLIGHT`` … ``PROMOTE_TASKS_UP_TO`` set."""
+        return cls(
+            settings.queue_max_in_flight,
+            settings.task_max_in_flight,
+            settings.promote_tasks_up_to,
+        )
+
+    def rank(self, priority: str, total_items: int) -> int:
+        """Return the feed rank of a task: its priority's, or high for a small normal one."""
+        rank = PRIORITIES.index(priority)
+        if rank == 1 and total_items <= self.promote_up_to:
+            return 0
+        return rank
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A task with items waiting at a stage, as the allocation sees it."""
+
+    task_id: int
+    rank: int
+    fed_at: datetime | None
+    in_flight: int
+    waiting: int
+
+
+def allocate(candidates: Iterable[Candidate], free: int, task_cap: int) -> dict[int, int]:
+    """Share ``free`` slots: by rank, then one at a time round-robin, least recently fed first.
+
+    No task gets beyond ``task_cap`` in flight or more than it has waiting. Return the
+    slots per task id (tasks that get none are left out).
+    """
+    shares: dict[int, int] = {}
+    pool = list(candidates)
+    for rank in sorted({candidate.rank for candidate in pool}):
+        group = sorted(
+            (candidate for candidate in pool if candidate.rank == rank),
+            # Never fed first, then the longest ago; ids break ties in creation order.
+            key=lambda c: (c.fed_at is not None, c.fed_at or datetime.min, c.task_id),
+        )
+        room = {c.task_id: max(0, min(task_cap - c.in_flight, c.waiting)) for c in group}
+        while free > 0 and any(room.values()):
+            for candidate in group:
+                if free == 0:
+                    break
+                if room[candidate.task_id]:
+                    room[candidate.task_id] -= 1
+                    shares[candidate.task_id] = shares.get(candidate.task_id, 0) + 1
+                    free -= 1
+        if free == 0:
+            break
+    return shares
+
+
+def in_flight(stage: str) -> dict[int, int]:
+    """Return per task id its items queued or running at ``stage``."""
+    rows: Any = (
+        TaskItem.select(TaskItem.task, fn.COUNT(TaskItem.id))
+        .where((TaskItem.stage == stage) & TaskItem.status.in_(IN_FLIGHT))
+        .group_by(TaskItem.task)
+        .tuples()
+    )
+    return dict(rows)
+
+
+def _waiting(task_id: int, stage: str, at_most: int) -> int:
+    """Count a task's items waiting at ``stage``, stopping at ``at_most`` (a bounded scan)."""
+    if at_most <= 0:
+        return 0
+    ids = (
+        TaskItem.select(TaskItem.id)
+        .where(
+            (TaskItem.task == task_id)
+            & (TaskItem.stage == stage)
+            & (TaskItem.status == Status.PENDING.value)
+        )
+        .limit(at_most)
+    )
+    return int(ids.count())
+
+
+def _candidates(
+    stage: str, flying: dict[int, int], task_cap: int, now: datetime
+) -> list[Candidate]:
+    waiting_here = TaskItem.select(TaskItem.id).where(
+        (TaskItem.task == Task.id)
+        & (TaskItem.stage == stage)
+        & (TaskItem.status == Status.PENDING.value)
+    )
+    tasks = Task.select(Task.id, Task.feed_rank, Task.fed_at).where(
+        Task.finished_at.is_null()
+        & (Task.status != Status.CANCELLED.value)
+        # A task scheduled for later waits until its time (``run_at``).
+        & (Task.run_at.is_null() | (Task.run_at <= now))
+        & fn.EXISTS(waiting_here)
+    )
+    candidates = []
+    for task in tasks:
+        own = flying.get(task.id, 0)
+        waiting = _waiting(task.id, stage, task_cap - own)
+        if waiting:
+            candidates.append(Candidate(task.id, task.feed_rank, task.fed_at, own, waiting))
+    return candidates
+
+
+def _claim(task_id: int, stage: str, count: int) -> list[int]:
+    query = (
+        TaskItem.select(TaskItem.id)
+        .where(
+            (TaskItem.task == task_id)
+            & (TaskItem.stage == stage)
+            & (TaskItem.status == Status.PENDING.value)
+        )
+        .order_by(TaskItem.id)
+        .limit(count)
+    )
+    if is_postgres():
+        # Rows another transaction holds (a cancel, a worker) are skipped, never waited for.
+        query = query.for_update(skip_locked=True)
+    return [item.id for item in query]
+
+
+def _mark_fed(stage: str, task_ids: Sequence[int], item_ids: list[int], now: datetime) -> None:
+    if is_postgres():
+        # Task rows first and in id order: two feeders (or a cancel) never deadlock.
+        list(Task.select(Task.id).where(Task.id.in_(task_ids)).order_by(Task.id).for_update())
+    Task.update(fed_at=now).where(Task.id.in_(task_ids)).execute()
+    Task.update(status=Status.QUEUED.value, updated_at=now).where(
+        Task.id.in_(task_ids) & (Task.status == Status.PENDING.value)
+    ).execute()
+    if not item_ids:
+        return
+    TaskItem.update(status=Status.QUEUED.value, updated_at=now).where(
+        TaskItem.id.in_(item_ids)
+    ).execute()
+    StageRun.insert_many(
+        [
+            {"item": item_id, "stage": stage, "status": Status.QUEUED.value, "queued_at": now}
+            for item_id in item_ids
+        ]
+    ).on_conflict(
+        conflict_target=[StageRun.item, StageRun.stage],
+        update={
+            StageRun.status: Status.QUEUED.value,
+            StageRun.queued_at: now,
+            StageRun.finished_at: None,
+        },
+    ).execute()
+
+
+def feed(
+    broker: dramatiq.Broker,
+    stage_name: str,
+    limits: FeedLimits,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> int:
+    """Top up ``stage_name``'s queue with waiting items, within the caps; return how many."""
+    stage = get_stage(stage_name)
+    with database.atomic():
+        if is_postgres():
+            database.execute_sql(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                (FEED_LOCK_ID, STAGE_NAMES.index(stage.name)),
+            )
+        flying = in_flight(stage.name)
+        free = limits.queue - sum(flying.values())
+        if free <= 0:
+            return 0
+        now = clock()
+        candidates = _candidates(stage.name, flying, limits.task, now)
+        shares = allocate(candidates, free, limits.task)
+        if not shares:
+            return 0
+        task_ids = sorted(shares)
+        item_ids: list[int] = []
+        for task_id in task_ids:
+            item_ids += _claim(task_id, stage.name, shares[task_id])
+        _mark_fed(stage.name, task_ids, item_ids, now)
+    # After commit: a worker that takes the message finds its item queued.
+    for item_id in item_ids:
+        broker.enqueue(item_message(stage, item_id))
+    return len(item_ids)
+
+
+def feed_all(
+    broker: dramatiq.Broker,
+    limits: FeedLimits,
+    stages: Iterable[str] = STAGE_NAMES,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> int:
+    """Top up every stage's queue (or those named); return how many items were fed."""
+    return sum(feed(broker, name, limits, clock=clock) for name in dict.fromkeys(stages))
+
+
+def waiting_and_queued(task_id: int) -> dict[str, int]:
+    """Return a task's items waiting to be fed, queued (fed, not started) and running."""
+    rows: Any = (
+        TaskItem.select(TaskItem.status, fn.COUNT(TaskItem.id))
+        .where(
+            (TaskItem.task == task_id)
+            & TaskItem.status.in_([Status.PENDING.value, Status.QUEUED.value, Status.RUNNING.value])
+        )
+        .group_by(TaskItem.status)
+        .tuples()
+    )
+    counts: dict[str, int] = dict(rows)
+    return {
+        "waiting": counts.get(Status.PENDING.value, 0),
+        "queued": counts.get(Status.QUEUED.value, 0),
+        "running": counts.get(Status.RUNNING.value, 0),
+    }

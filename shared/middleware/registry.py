@@ -1,0 +1,54 @@
+"""Worker processes say who they are in Redis, so monitoring can tell them from clients.
+
+Dramatiq records a heartbeat for every broker that talks to Redis — a worker, but also
+the gateway, ``kbm doctor`` or a script sending messages. A worker process adds itself
+to the ``kbm:workers`` hash when it boots (its broker id → queues, pid, host) and
+removes itself when it shuts down; one killed is dropped by the cleanup once its
+heartbeat is gone. Monitoring counts as workers only the heartbeats found there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import Middleware
+
+logger = logging.getLogger(__name__)
+
+#: Hash of broker id → JSON description of a worker process.
+WORKERS_KEY = "kbm:workers"
+
+
+class WorkerRegistry(Middleware):
+    """Register a worker process in Redis while it runs."""
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        """Add this process to the registry."""
+        if not isinstance(broker, RedisBroker):
+            return
+        queues = sorted(worker.consumer_whitelist or broker.get_declared_queues())
+        entry = {
+            "queues": [queue for queue in queues if not queue.endswith(".DQ")],
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": time.time(),
+        }
+        try:
+            broker.client.hset(WORKERS_KEY, broker.broker_id, json.dumps(entry))
+        except Exception as ex:  # monitoring must never stop a worker from working
+            logger.warning("could not register the worker in Redis: %r", ex)
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        """Remove this process from the registry."""
+        if not isinstance(broker, RedisBroker):
+            return
+        try:
+            broker.client.hdel(WORKERS_KEY, broker.broker_id)
+        except Exception as ex:
+            logger.warning("could not unregister the worker in Redis: %r", ex)

@@ -1,0 +1,59 @@
+"""The knowledge base's export: every link as JSON, the enriched ones as Markdown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from services.notion.export import export_knowledge_base
+from shared import store
+from shared.broker import build_broker
+from shared.settings import Settings
+from shared.tasks import TaskService
+
+
+@pytest.fixture()
+def tasks(settings: Settings) -> TaskService:
+    return TaskService(build_broker(settings, stub=True))
+
+
+def test_an_export_holds_every_link_as_json_and_the_enriched_ones_as_markdown(
+    tasks: TaskService, tmp_path: Path
+) -> None:
+    enriched, bare = tasks.create_links(["https://example.com/a", "https://example.com/b"])
+    store.save_content(
+        enriched.id,
+        final_url=enriched.url,
+        title="Lighthouses",
+        text="Lighthouses guide ships.\n\nThey stand on rocks.",
+        authors=["Ann"],
+        published_at=None,
+        language="en",
+        top_image=None,
+        word_count=7,
+        content_hash="h1",
+    )
+    store.save_enrichment(
+        enriched.id,
+        tags=["sea"],
+        summary="About lighthouses.",
+        category="Science",
+        sentiment="neutral",
+        sentiment_score=0.0,
+        language="en",
+        provider="local",
+        model="local",
+    )
+
+    report = export_knowledge_base(tmp_path, "20261202T0330Z")
+
+    assert report.folder == tmp_path / "exports" / "20261202T0330Z"
+    assert (report.links, report.markdown_files) == (2, 1)
+    links = json.loads((report.folder / "knowledge-base.json").read_text())
+    assert [link["url"] for link in links] == [enriched.url, bare.url]
+    assert links[0]["enrichment"]["summary"] == "About lighthouses."
+    (markdown,) = (report.folder / "markdown").glob("*.md")
+    assert "Lighthouses guide ships." in markdown.read_text()
+    assert list(report.folder.glob(".*")) == []  # no temporary file left behind
