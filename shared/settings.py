@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.errors import ConfigurationError
+from shared.schedule import Schedule, parse_jobs, parse_zone
 
 DEFAULT_CATEGORIES = (
     "Technology",
@@ -110,6 +111,27 @@ class Settings(BaseSettings):
     worker_count_default: int = Field(1, ge=1)
     worker_threads: int = Field(4, ge=1)
     worker_poll_ms: int = Field(100, ge=10)
+
+    #: Recurring jobs, ``kind=cron`` separated by ``;`` (see ``shared.schedule``).
+    recurring_jobs: str = ""
+    #: The IANA zone the cron expressions of ``recurring_jobs`` are read in.
+    scheduler_tz: str = "UTC"
+
+    @field_validator("recurring_jobs")
+    @classmethod
+    def _valid_jobs(cls, value: str) -> str:
+        parse_jobs(value)
+        return value
+
+    @field_validator("scheduler_tz")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        parse_zone(value or "UTC")
+        return value
+
+    def schedule(self) -> Schedule:
+        """Return the recurring jobs and their zone."""
+        return Schedule.parse(self.recurring_jobs, self.scheduler_tz)
 
     @field_validator("categories", mode="before")
     @classmethod

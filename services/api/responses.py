@@ -44,7 +44,7 @@ class TaskSummary(Shape):
     cancelled_items: int
     pending_items: int
     progress: float
-    #: When a task scheduled for later starts (UTC); None once it started or if never set.
+    #: When a task scheduled for later starts (UTC, kept once it started); None: at once.
     run_at: str | None
     created_at: str
     started_at: str | None

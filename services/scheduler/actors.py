@@ -19,7 +19,7 @@ from periodiq import cron
 from prometheus_client import Counter
 
 from services.scheduler.cleanup import cleanup
-from services.scheduler.recurring import Schedule, run_due_jobs
+from services.scheduler.recurring import run_due_jobs
 from services.scheduler.tick import first_tick_this_minute
 from shared import feeds
 from shared.errors import NotFound
@@ -124,7 +124,7 @@ def run_recurring_jobs() -> None:
     settings = get_settings()
     broker = dramatiq.get_broker()
     tasks = TaskService(broker, limits=FeedLimits.from_settings(settings))
-    for job, due, outcome in run_due_jobs(Schedule.from_env(), datetime.now(UTC), broker, tasks):
+    for job, due, outcome in run_due_jobs(settings.schedule(), datetime.now(UTC), broker, tasks):
         logger.info("recurring job %s for %s: %s", job.kind, due.isoformat(), outcome)
 
 

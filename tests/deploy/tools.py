@@ -230,6 +230,8 @@ KNOWN_METRICS = {
     "kbm_gateway_requests_total",
     "kbm_gateway_request_duration_seconds_bucket",
     "kbm_queue_messages",
+    "kbm_items_waiting",
+    "kbm_items_queued",
     "kbm_redis_up",
     "kbm_items",
     "kbm_tasks",

@@ -4,9 +4,11 @@ A snippet is a fenced block whose info string is ``bash test`` or ``python test`
 ``docs/guide.md`` or ``docs/guide/*.md`` (the guide's "How the examples are tested"
 explains the convention). Every snippet runs in document order against one stack of the
 module's own: PostgreSQL and Redis, the gateway under gunicorn and real parser, ai,
-notion and default worker processes, with pages served from loopback. Shell snippets run
-with ``bash -euo pipefail``, Python snippets with the virtualenv's interpreter; both see
-the stack's environment and ``.venv/bin`` on ``PATH``, in the project's root folder.
+notion and default worker processes, with pages and one RSS feed ($FEED_URL) served
+from loopback; no scheduler runs, so a snippet that needs the minute tick sends its actor
+by hand. Shell snippets run with ``bash -euo pipefail``, Python snippets with the
+virtualenv's interpreter; both see the stack's environment and ``.venv/bin`` on
+``PATH``, in the project's root folder.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pytest
 import redis
 
 from tests.conftest import REDIS_URL
+from tests.feeds.site import Entry, feed_site, rss
 from tests.stack import (
     KBM,
     PageSite,
@@ -48,7 +51,10 @@ FENCE = re.compile(
 #: One snippet may take this long; the whole module stays well under two minutes.
 SNIPPET_TIMEOUT_S = 45.0
 #: Worker commands the stack runs, each sending heartbeats once its process has booted.
+#: ``default`` takes doctor's ping and starts tasks scheduled for later (``--at``).
 WORKER_SERVICES = ("parser", "ai", "notion", "default")
+#: Where the feed server serves the guide's feed ($FEED_URL).
+FEED_PATH = "/feed.xml"
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,20 @@ def _wait_for_workers(stack: Stack, timeout: float = 30.0) -> None:
     pytest.fail(f"{alive} of {len(WORKER_SERVICES)} workers alive\n{stack.tail_logs()}")
 
 
-def snippet_env(env: dict[str, str], site: PageSite, page_ids: list[str]) -> dict[str, str]:
+def guide_feed(site: PageSite, page_ids: list[str]) -> bytes:
+    """Return the RSS document of $FEED_URL: two entries linking to served article pages."""
+    return rss(
+        [
+            Entry(site.url(f"/page/{page_ids[3]}"), "First entry", guid="urn:guide:1"),
+            Entry(site.url(f"/page/{page_ids[4]}"), "Second entry", guid="urn:guide:2"),
+        ],
+        title="The guide's feed",
+    )
+
+
+def snippet_env(
+    env: dict[str, str], site: PageSite, page_ids: list[str], feed_url: str
+) -> dict[str, str]:
     """Return the snippets' environment: the stack's, the virtualenv first, page URLs."""
     return {
         **env,
@@ -111,6 +130,7 @@ def snippet_env(env: dict[str, str], site: PageSite, page_ids: list[str]) -> dic
         "OTHER_ARTICLE_URL": site.url(f"/page/{page_ids[1]}"),
         "SLOW_ARTICLE_URL": site.url(f"/slow/page/{page_ids[2]}"),
         "BROKEN_URL": site.url("/fail500/always"),
+        "FEED_URL": feed_url,
     }
 
 
@@ -126,13 +146,18 @@ def guide_env(
     commands = {"api": [*KBM, "api"]} | {
         service: worker_argv(service, 1, 2) for service in WORKER_SERVICES
     }
+    # Scheduled tasks are started by the housekeeping worker: the stack must run one.
+    assert commands["default"][len(KBM) : len(KBM) + 2] == ["worker", "default"]
+    page_ids = sorted(expected)
     try:
         with (
             serve_pages(expected) as site,
+            feed_site() as feeds,
             running_stack(stack_env(database_url, REDIS_URL, root), commands, root) as stack,
         ):
+            feed_url = feeds.serve(FEED_PATH, guide_feed(site, page_ids))
             _wait_for_workers(stack)
-            yield stack, snippet_env(stack.env, site, sorted(expected))
+            yield stack, snippet_env(stack.env, site, page_ids, feed_url)
     finally:
         client.flushdb()
         client.close()

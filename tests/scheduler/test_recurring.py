@@ -7,25 +7,25 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.scheduler.recurring import RecurringJob, Schedule, parse_jobs
 from shared.errors import ConfigurationError
+from shared.schedule import RecurringJob, Schedule
+from shared.settings import Settings
 
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def test_jobs_and_zone_are_read_from_the_environment() -> None:
-    schedule = Schedule.from_env(
-        {
-            "RECURRING_JOBS": "republish_failed=0 3 * * *;  export = 30  3 * * 1 ",
-            "SCHEDULER_TZ": "Europe/Paris",
-        }
-    )
+def test_jobs_and_zone_are_read_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECURRING_JOBS", "republish_failed=0 3 * * *;  export = 30  3 * * 1 ")
+    monkeypatch.setenv("SCHEDULER_TZ", "Europe/Paris")
+
+    schedule = Settings.from_env().schedule()
+
     assert schedule.jobs == (
         RecurringJob("republish_failed", "0 3 * * *"),
         RecurringJob("export", "30 3 * * 1"),
     )
     assert schedule.zone == PARIS
-    assert Schedule.from_env({}) == Schedule()
+    assert Settings.from_env(recurring_jobs="", scheduler_tz="UTC").schedule() == Schedule()
 
 
 @pytest.mark.parametrize(
@@ -38,15 +38,17 @@ def test_jobs_and_zone_are_read_from_the_environment() -> None:
         ("export=0 3 * * *;export=0 4 * * *", "export is listed twice"),
     ],
 )
-def test_a_bad_job_list_names_the_variable_and_the_problem(text: str, message: str) -> None:
+def test_a_bad_job_list_stops_the_settings_naming_the_variable_and_the_problem(
+    text: str, message: str
+) -> None:
     with pytest.raises(ConfigurationError, match="RECURRING_JOBS") as raised:
-        parse_jobs(text)
+        Settings.from_env(recurring_jobs=text)
     assert message in str(raised.value)
 
 
 def test_an_unknown_zone_names_the_variable() -> None:
-    with pytest.raises(ConfigurationError, match="SCHEDULER_TZ: expected an IANA time zone"):
-        Schedule.from_env({"SCHEDULER_TZ": "Mars/Olympus"})
+    with pytest.raises(ConfigurationError, match=r"SCHEDULER_TZ: .*expected an IANA time zone"):
+        Settings.from_env(scheduler_tz="Mars/Olympus")
 
 
 def test_a_job_is_due_at_its_local_time_and_stored_in_utc() -> None:

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
-from services.scheduler.recurring import RecurringJob, Schedule, run_due_jobs
+from services.scheduler.recurring import run_due_jobs
 from shared import lifecycle, recurring
 from shared.broker import build_broker
 from shared.models import RecurringRun, Task, TaskItem
+from shared.schedule import RecurringJob, Schedule
 from shared.settings import Settings
 from shared.tasks import TaskService
 
