@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sys
-import tempfile
 import time
 
 from bench.harness import (
@@ -91,12 +89,6 @@ def seed(url: str) -> tuple[list[int], dict[str, int]]:
     return [link.id for link in links], expected
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def main() -> None:
     """Publish the pages through three worker processes and print the figures."""
     # A SIGTERM (a CI timeout) unwinds the blocks: the workers stop, the database goes.
@@ -111,9 +103,6 @@ def main() -> None:
             NOTION_DATABASE_ID=server.database_id,
             NOTION_BASE_URL=server.base_url,
             NOTION_RATE_LIMIT=str(RATE),
-            # Their own metrics port and folder: other workers on this host keep theirs.
-            dramatiq_prom_port=str(free_port()),
-            dramatiq_prom_db=tempfile.mkdtemp(prefix="bench-notion-prom-"),
         )
         with workers("notion", env, processes=PROCESSES, threads=THREADS):
             # Each process checks the database at start-up: not part of the run.

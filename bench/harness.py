@@ -10,8 +10,10 @@ import gzip
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -20,10 +22,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg2
 import redis
 from psycopg2 import sql
 
+from services.cli.launch import SERVICES, api_command, worker_command
 from shared.broker import build_broker
 from shared.db import bind_database, database
 from shared.migrations import migrate
@@ -117,7 +121,7 @@ class PageServer:
 
 def bench_env(database_url: str, **extra: str) -> dict[str, str]:
     """Return the environment of the benchmark's worker processes."""
-    return {
+    env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": REDIS_URL,
@@ -128,41 +132,179 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         **extra,
     }
+    # The gateway refuses to start beyond loopback without it, and demands it when set.
+    env.pop("API_TOKEN", None)
+    return env
+
+
+def free_port() -> int:
+    """Return a TCP port free on 127.0.0.1 now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Stop a process started in its own session, with all its children."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=timeout)
+    # Children (Dramatiq's worker processes, RQ's work horses) may outlive the leader.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 @contextlib.contextmanager
-def workers(
-    service: str, env: dict[str, str], *, processes: int = 1, threads: int = 4
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``kbm worker SERVICE`` for the duration of the block."""
-    argv = [sys.executable, "-m", "services.cli.main", "worker", service]
-    argv += ["--processes", str(processes), "--threads", str(threads)]
+def running(argv: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``argv`` in its own session for the duration of the block; stop it afterwards.
+
+    Its output goes nowhere unless ``BENCH_LOGS`` is set.
+    """
     log = open(os.devnull, "wb") if not os.environ.get("BENCH_LOGS") else None  # noqa: SIM115
-    process = subprocess.Popen(argv, env=env, stdout=log, stderr=log, start_new_session=True)
     try:
-        wait_for_workers(processes * threads)
-        yield process
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        process = subprocess.Popen(argv, env=env, stdout=log, stderr=log, start_new_session=True)
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            yield process
+        finally:
+            stop_process(process)
+    finally:
         if log:
             log.close()
 
 
-def wait_for_workers(expected_threads: int, timeout: float = 30.0) -> None:
-    """Wait until worker processes are consuming (their heartbeats reach Redis)."""
+def metrics_env() -> dict[str, str]:
+    """Return a worker command's own Prometheus port and folder (9191 is per host)."""
+    return {
+        "dramatiq_prom_port": str(free_port()),
+        "dramatiq_prom_db": tempfile.mkdtemp(prefix="kbm-bench-prom-"),
+    }
+
+
+@contextlib.contextmanager
+def workers(
+    service: str,
+    env: dict[str, str],
+    *,
+    processes: int = 1,
+    threads: int = 4,
+    module: str | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``kbm worker SERVICE`` for the duration of the block.
+
+    With ``module``, the same ``dramatiq shared.broker:setup …`` command (same queue,
+    options and middleware) loads that module's actors instead of the service's.
+    """
+    env = {**env, **metrics_env()}
+    if module is None:
+        argv = [sys.executable, "-m", "services.cli.main", "worker", service]
+        argv += ["--processes", str(processes), "--threads", str(threads)]
+        argv += ["--metrics-port", env["dramatiq_prom_port"]]
+    else:
+        settings = Settings.from_env(worker_poll_ms=int(env.get("WORKER_POLL_MS", "100")))
+        command = worker_command(
+            service,
+            settings,
+            processes=processes,
+            threads=threads,
+            metrics_port=int(env["dramatiq_prom_port"]),
+        )
+        argv = [module if arg == SERVICES[service][1] else arg for arg in command.argv]
+        env |= command.env
+    known = heartbeat_ids()
+    with running(argv, env) as process:
+        wait_for_workers(processes, known, process)
+        yield process
+
+
+@contextlib.contextmanager
+def dramatiq_workers(
+    module: str, queues: list[str], env: dict[str, str], *, processes: int = 1, threads: int = 4
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a plain ``dramatiq MODULE --queues …`` command (no project set-up)."""
+    argv = [sys.executable, "-m", "dramatiq", module, "--queues", *queues]
+    argv += ["--processes", str(processes), "--threads", str(threads)]
+    env = {
+        **env,
+        **metrics_env(),
+        "dramatiq_worker_timeout": env.get("WORKER_POLL_MS", "100"),
+    }
+    known = heartbeat_ids()
+    with running(argv, env) as process:
+        wait_for_workers(processes, known, process)
+        yield process
+
+
+def heartbeat_ids() -> set[str]:
+    """Return the Dramatiq broker ids that sent a heartbeat to the benchmark's Redis."""
     client = redis.Redis.from_url(REDIS_URL)
+    members = client.zrange("dramatiq:__heartbeats__", 0, -1)
+    return {str(member) for member in members}
+
+
+def wait_for_workers(
+    processes: int,
+    known: set[str] | None = None,
+    command: subprocess.Popen[bytes] | None = None,
+    timeout: float = 60.0,
+) -> None:
+    """Wait until ``processes`` new worker processes are consuming (heartbeats in Redis)."""
+    known = known or set()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if client.zcard("dramatiq:__heartbeats__") >= 1:
-            time.sleep(0.5)  # the remaining processes boot within the same moment
+        if command is not None and command.poll() is not None:
+            raise RuntimeError(f"worker command exited with {command.returncode}")
+        if len(heartbeat_ids() - known) >= processes:
             return
         time.sleep(0.1)
-    raise RuntimeError("worker processes did not start consuming within 30 s")
+    raise RuntimeError(f"worker processes did not start consuming within {timeout:g} s")
+
+
+@contextlib.contextmanager
+def gateway(
+    env: dict[str, str], *, app: str | None = None, processes: int | None = None
+) -> Iterator[str]:
+    """Run the gateway under gunicorn with its production configuration; yield its URL.
+
+    ``app`` serves another WSGI app with the same configuration (a baseline).
+    Per-client request budgets are lifted: the load generator is one client.
+    """
+    port = free_port()
+    env = {
+        "API_RATE_LIMIT": "1000000",
+        "API_RATE_BURST": "1000000",
+        "API_MAX_OPEN_TASKS": "100000",
+        **env,
+        "API_HOST": "127.0.0.1",
+        "API_PORT": str(port),
+        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="kbm-bench-gateway-"),
+    }
+    settings = Settings.from_env(api_host="127.0.0.1", api_port=port)
+    argv = api_command(settings, workers=processes).argv
+    if app is not None:
+        argv[-1] = app
+    url = f"http://127.0.0.1:{port}"
+    with running(argv, env) as process:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {process.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/api/monitoring/health", timeout=2).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the gateway did not answer within 30 s")
+            time.sleep(0.1)
+        yield url
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Return the ``share`` (0 to 1) percentile of ``values``, by the nearest rank."""
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(share * len(ordered) + 0.5) - 1))
+    return ordered[rank]
 
 
 def task_service(database_url: str) -> TaskService:
@@ -189,3 +331,17 @@ def report(title: str, rows: list[tuple[str, str]]) -> None:
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"  {name.ljust(width)}  {value}")
+
+
+def table(
+    title: str, rows: list[tuple[str, str, str, str, str]], notes: list[str] | None = None
+) -> None:
+    """Print a benchmark's figures as a table: figure, measured, baseline, ratio, target."""
+    header = ("figure", "measured", "baseline", "ratio", "target")
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(5)]
+    print(f"\n== {title}")
+    for row in [header, tuple("-" * width for width in widths), *rows]:
+        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    for note in notes or []:
+        print(f"  {note}")
+    sys.stdout.flush()

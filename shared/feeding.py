@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 import dramatiq
+from dramatiq.brokers.redis import RedisBroker
 from peewee import fn
 
 from shared.db import database, is_postgres
@@ -228,14 +229,45 @@ def feed(
         if not shares:
             return 0
         task_ids = sorted(shares)
+        ranks = {candidate.task_id: candidate.rank for candidate in candidates}
         item_ids: list[int] = []
+        urgent: set[int] = set()
         for task_id in task_ids:
-            item_ids += _claim(task_id, stage.name, shares[task_id])
+            claimed = _claim(task_id, stage.name, shares[task_id])
+            item_ids += claimed
+            if ranks.get(task_id) == 0:
+                urgent.update(claimed)
         _mark_fed(stage.name, task_ids, item_ids, now)
     # After commit: a worker that takes the message finds its item queued.
     for item_id in item_ids:
-        broker.enqueue(item_message(stage, item_id))
+        sent = broker.enqueue(item_message(stage, item_id))
+        if item_id in urgent:
+            to_front(broker, sent)
     return len(item_ids)
+
+
+def to_front(broker: dramatiq.Broker, message: dramatiq.Message[Any]) -> None:
+    """Move a just-sent message to the head of its Redis list (RQ's ``at_front``).
+
+    A queue is first in, first out; a high-priority item must not wait behind the
+    messages fed before it. Dramatiq's Redis broker appends (RPUSH) and consumers take
+    from the head (LPOP): the message is taken out and pushed at the head in one
+    transaction. Other brokers (local mode) keep it where it is.
+    """
+    if not isinstance(broker, RedisBroker):
+        return
+    message_id = message.options.get("redis_message_id")
+    if not message_id:
+        return
+    # Atomic in Redis; a message a consumer took meanwhile is not pushed again.
+    broker.client.eval(_TO_FRONT, 1, f"{broker.namespace}:{message.queue_name}", message_id)
+
+
+_TO_FRONT = """
+if redis.call("lrem", KEYS[1], 1, ARGV[1]) > 0 then
+    redis.call("lpush", KEYS[1], ARGV[1])
+end
+"""
 
 
 def feed_all(

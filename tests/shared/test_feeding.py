@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 from dramatiq.brokers.stub import StubBroker
 
 from shared import lifecycle
@@ -242,3 +243,24 @@ def test_feeding_works_on_sqlite_for_local_mode(tmp_path: Path, db: str) -> None
     finally:
         database.close()
         bind_database(db)
+
+
+def test_a_high_priority_item_goes_to_the_head_of_the_redis_queue(settings: Settings) -> None:
+    # Given a Redis queue already holding a bulk task's messages
+    broker = build_broker(settings)
+    service = TaskService(broker, max_urls=5000, limits=FeedLimits(queue=100, task=50))
+    service.create_task(urls=[f"https://example.com/bulk/{n}" for n in range(40)])
+    client = redis.Redis.from_url(settings.redis_url)
+    assert client.llen("dramatiq:parsing") == 40
+
+    # When an urgent link is submitted
+    urgent = service.create_task(urls=["https://example.com/urgent"], priority="high")
+
+    # Then its message is the next one a worker takes, and none is there twice
+    (item,) = TaskItem.select().where(TaskItem.task == urgent["task_id"])
+    head = client.lindex("dramatiq:parsing", 0)
+    message = json.loads(client.hget("dramatiq:parsing.msgs", head))
+    assert message["args"] == [item.id]
+    ids = client.lrange("dramatiq:parsing", 0, -1)
+    assert len(ids) == len(set(ids)) == 41
+    broker.close()
