@@ -279,9 +279,8 @@ def cancel_task(task_id: int) -> int:
     """
     now = utcnow()
     with database.atomic():
-        Task.update(status=Status.CANCELLED.value, updated_at=now).where(
-            (Task.id == task_id) & Task.status.not_in([s.value for s in TERMINAL])
-        ).execute()
+        # Items first, then the task: the order every other writer locks them in (a
+        # feeder claims items, then marks their task), so a cancel never deadlocks one.
         waiting = (
             TaskItem.update(status=Status.CANCELLED.value, finished_at=now, updated_at=now)
             .where(
@@ -290,6 +289,9 @@ def cancel_task(task_id: int) -> int:
             )
             .execute()
         )
+        Task.update(status=Status.CANCELLED.value, updated_at=now).where(
+            (Task.id == task_id) & Task.status.not_in([s.value for s in TERMINAL])
+        ).execute()
         if waiting:
             Task.update(cancelled_items=Task.cancelled_items + waiting, updated_at=now).where(
                 Task.id == task_id

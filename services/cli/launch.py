@@ -88,8 +88,9 @@ def worker_command(
     # The consumer's idle poll interval: Dramatiq's 1 s default adds ~0.4 s per stage.
     env = {"dramatiq_worker_timeout": str(settings.worker_poll_ms)}
     # Dramatiq prefetches twice its threads; messages held in a worker cannot be
-    # overtaken by a high-priority item at the head of the queue: hold one per thread.
-    env["dramatiq_queue_prefetch"] = str(threads or settings.worker_threads)
+    # overtaken by a high-priority item at the head of the queue: hold one per thread,
+    # and one more ready, so that a thread never waits for a fetch.
+    env["dramatiq_queue_prefetch"] = str((threads or settings.worker_threads) + 1)
     # Dramatiq's own variable names, lower-case as it reads them.
     port = metrics_port or int(os.environ.get("dramatiq_prom_port", DEFAULT_METRICS_PORT))  # noqa: SIM112
     folder = os.environ.get("dramatiq_prom_db") or str(  # noqa: SIM112
