@@ -35,7 +35,9 @@ def site(expected_pages: dict[str, dict[str, str]]) -> Iterator[PageSite]:
         yield served
 
 
-@pytest.fixture(scope="session")
+# The stack lives as long as this package's tests: its workers, left running, would take
+# the messages of later suites (same Redis db) and hold the database they truncate.
+@pytest.fixture(scope="package")
 def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Start the gateway under gunicorn and parser, ai and notion worker processes."""
     root = tmp_path_factory.mktemp("stack")
