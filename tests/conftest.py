@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg2
 import pytest
@@ -20,6 +21,9 @@ from shared.db import bind_database, database
 from shared.migrations import migrate
 from shared.models import ALL_MODELS
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from tests.stack import PageSite
 
 ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -105,3 +109,21 @@ def pages_dir() -> Path:
     if not (folder / "expected.json").exists():
         pytest.skip(f"article pages not found at {folder}")
     return folder
+
+
+# The whole stack's suites (e2e, chaos, dashboard) share one page site per session.
+@pytest.fixture(scope="session")
+def expected_pages() -> dict[str, dict[str, str]]:
+    """Return the benchmark's expected article text per page id."""
+    from tests.stack import load_expected  # tests.stack imports this module
+
+    return load_expected()
+
+
+@pytest.fixture(scope="session")
+def site(expected_pages: dict[str, dict[str, str]]) -> Iterator[PageSite]:
+    """Serve every article page at ``/page/<id>`` on 127.0.0.1."""
+    from tests.stack import serve_pages
+
+    with serve_pages(expected_pages) as served:
+        yield served

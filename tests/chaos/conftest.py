@@ -13,11 +13,8 @@ import pytest
 from tests.conftest import REDIS_URL
 from tests.stack import (
     KBM,
-    PageSite,
     Stack,
-    load_expected,
     running_stack,
-    serve_pages,
     stack_env,
     worker_argv,
 )
@@ -32,19 +29,6 @@ CHAOS_SETTINGS = {
     "MAINTENANCE_CHANCE": "200000",
     "MAX_DELIVERIES": "4",
 }
-
-
-@pytest.fixture(scope="session")
-def expected_pages() -> dict[str, dict[str, str]]:
-    """Return the benchmark's expected article text per page id."""
-    return load_expected()
-
-
-@pytest.fixture(scope="session")
-def site(expected_pages: dict[str, dict[str, str]]) -> Iterator[PageSite]:
-    """Serve every article page at ``/page/<id>`` on 127.0.0.1."""
-    with serve_pages(expected_pages) as served:
-        yield served
 
 
 @pytest.fixture(scope="module")

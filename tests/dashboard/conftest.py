@@ -17,11 +17,8 @@ import pytest
 from tests.conftest import REDIS_URL
 from tests.stack import (
     KBM,
-    PageSite,
     Stack,
-    load_expected,
     running_stack,
-    serve_pages,
     stack_env,
     worker_argv,
 )
@@ -34,19 +31,6 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 TOKEN = "dashboard-test-token"
 #: How long the page may take to show what the stack did (the pipeline is quick here).
 UI_TIMEOUT_MS = 45_000
-
-
-@pytest.fixture(scope="session")
-def expected_pages() -> dict[str, dict[str, str]]:
-    """Return the benchmark's expected article text per page id."""
-    return load_expected()
-
-
-@pytest.fixture(scope="session")
-def site(expected_pages: dict[str, dict[str, str]]) -> Iterator[PageSite]:
-    """Serve every article page at ``/page/<id>`` on 127.0.0.1."""
-    with serve_pages(expected_pages) as served:
-        yield served
 
 
 # The stacks live as long as the module: workers left running would take the messages

@@ -9,30 +9,14 @@ import pytest
 from tests.conftest import REDIS_URL
 from tests.stack import (
     KBM,
-    PageSite,
     Stack,
-    load_expected,
     running_stack,
-    serve_pages,
     stack_env,
     worker_argv,
 )
 
 #: Admission control of the end-to-end stack: 20 parse messages in flight at most.
 FEEDING = {"QUEUE_MAX_IN_FLIGHT": "20", "TASK_MAX_IN_FLIGHT": "20", "API_MAX_URLS": "5000"}
-
-
-@pytest.fixture(scope="session")
-def expected_pages() -> dict[str, dict[str, str]]:
-    """Return the benchmark's expected article text per page id."""
-    return load_expected()
-
-
-@pytest.fixture(scope="session")
-def site(expected_pages: dict[str, dict[str, str]]) -> Iterator[PageSite]:
-    """Serve every article page at ``/page/<id>`` on 127.0.0.1."""
-    with serve_pages(expected_pages) as served:
-        yield served
 
 
 # The stack lives as long as this package's tests: its workers, left running, would take
