@@ -175,7 +175,11 @@ class Stack:
         return httpx.Client(base_url=self.api_url, timeout=30)
 
     def wait_for_task(self, task_id: int, timeout: float = 120.0) -> dict[str, Any]:
-        """Poll a task until it is finished; fail with the logs if it never is."""
+        """Poll a task until it is finished; fail with the logs if it never is.
+
+        A command that exits on its own fails the wait at once: nothing restarts it
+        here, so the task could only time out.
+        """
         deadline = time.monotonic() + timeout
         task: dict[str, Any] = {}
         with self.http() as client:
@@ -184,14 +188,27 @@ class Stack:
                     task = client.get(f"/api/tasks/history/{task_id}").json()["data"]
                     if task["finished_at"]:
                         return task
+                exited = {
+                    name: process.returncode
+                    for name, process in self.processes.items()
+                    if process.poll() is not None
+                }
+                if exited:
+                    pytest.fail(
+                        f"{exited} exited while task {task_id} ran: {task}\n{self.tail_logs()}"
+                    )
                 time.sleep(0.1)
         pytest.fail(f"task {task_id} did not finish in {timeout} s: {task}\n{self.tail_logs()}")
 
     def tail_logs(self, lines: int = 40) -> str:
-        """Return the last lines of every process's log."""
+        """Return the last lines of every process's log, without the gateway's polls."""
         chunks = []
         for log in sorted(self.logs.glob("*.log")):
-            text = log.read_text(errors="replace").splitlines()[-lines:]
+            text = [
+                line
+                for line in log.read_text(errors="replace").splitlines()
+                if '"GET /api/' not in line
+            ][-lines:]
             chunks.append(f"--- {log.name}\n" + "\n".join(text))
         return "\n".join(chunks)
 

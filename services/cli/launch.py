@@ -87,6 +87,9 @@ def worker_command(
     ]
     # The consumer's idle poll interval: Dramatiq's 1 s default adds ~0.4 s per stage.
     env = {"dramatiq_worker_timeout": str(settings.worker_poll_ms)}
+    # A native crash (an extension's heap corruption, SIGSEGV) prints every thread's
+    # Python stack to the log instead of only the C library's last words.
+    env["PYTHONFAULTHANDLER"] = "1"
     # Dramatiq prefetches twice its threads; messages held in a worker cannot be
     # overtaken by a high-priority item at the head of the queue: hold one per thread,
     # and one more ready, so that a thread never waits for a fetch.
@@ -133,10 +136,21 @@ def exec_command(command: Command) -> None:
     os.execvpe(command.argv[0], command.argv, {**os.environ, **command.env})
 
 
-def run_together(commands: list[Command], *, grace: float = 20.0) -> int:
-    """Run ``commands`` side by side until Ctrl-C or one exits; stop them all.
+def run_together(
+    commands: list[Command],
+    *,
+    grace: float = 20.0,
+    max_restarts: int = 3,
+    restart_window: float = 60.0,
+    backoff: float = 1.0,
+) -> int:
+    """Run ``commands`` side by side until Ctrl-C; stop them all on the end.
 
-    Return 0 after Ctrl-C, else the exit code of the first process that stopped.
+    A command that exits on its own (a worker process killed by the kernel takes its
+    whole Dramatiq command down) is started again after a pause that doubles from
+    ``backoff``, as docker compose's ``restart: unless-stopped`` would. One that exits
+    more than ``max_restarts`` times within ``restart_window`` seconds is broken, not
+    unlucky: the rest are stopped and its exit code returned. Ctrl-C returns 0.
     """
 
     def stop(signum: int, frame: object) -> None:
@@ -146,20 +160,43 @@ def run_together(commands: list[Command], *, grace: float = 20.0) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGHUP, stop)
     processes: dict[str, subprocess.Popen[bytes]] = {}
-    for command in commands:
+    exits: dict[str, list[float]] = {command.name: [] for command in commands}
+
+    def start(command: Command) -> None:
         command.prepare()
-        print(f"starting {command.name}: {' '.join(command.argv[2:])}", flush=True)
         processes[command.name] = subprocess.Popen(
             command.argv, env={**os.environ, **command.env}, start_new_session=True
         )
+
+    for command in commands:
+        print(f"starting {command.name}: {' '.join(command.argv[2:])}", flush=True)
+        start(command)
     code = 0
     try:
         while True:
-            for name, process in processes.items():
-                if process.poll() is not None:
-                    print(f"{name} exited with code {process.returncode}; stopping the rest")
+            for command in commands:
+                process = processes[command.name]
+                if process.poll() is None:
+                    continue
+                now = time.monotonic()
+                recent = [at for at in exits[command.name] if now - at < restart_window]
+                exits[command.name] = [*recent, now]
+                if len(recent) >= max_restarts:
+                    print(
+                        f"{command.name} exited with code {process.returncode} "
+                        f"{len(recent) + 1} times within {restart_window:g} s; stopping the rest",
+                        flush=True,
+                    )
                     code = process.returncode or 1
                     raise StopIteration
+                pause = backoff * 2 ** len(recent)
+                print(
+                    f"{command.name} exited with code {process.returncode}; "
+                    f"starting it again in {pause:g} s",
+                    flush=True,
+                )
+                time.sleep(pause)
+                start(command)
             time.sleep(0.5)
     except (KeyboardInterrupt, StopIteration):
         pass

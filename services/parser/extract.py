@@ -15,15 +15,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-import trafilatura
-from lxml.html import HtmlElement
-
 from services.parser import metadata
 from services.parser.combine import combine
 from services.parser.extractors import Extraction
 from services.parser.extractors import newspaper as newspaper_extractor
 from services.parser.extractors import readability as readability_extractor
 from services.parser.extractors import trafilatura as trafilatura_extractor
+from services.parser.html import parse_page
 from shared.blocks import Block
 from shared.errors import ExtractionError
 
@@ -58,7 +56,7 @@ def extract_article(html: str, url: str) -> Article:
 
     Raise :class:`ExtractionError` when the page holds no article text.
     """
-    tree = _parse(html)
+    tree = parse_page(html)
     if tree is None:
         raise ExtractionError(f"no article text found in {url}: the HTML does not parse")
     # Read before any extractor runs: what the page declares is the most reliable.
@@ -114,14 +112,6 @@ def content_hash(text: str) -> str:
 def word_count(text: str) -> int:
     """Return the number of words of ``text``, each CJK character counting as one."""
     return len(_WORDS.findall(text))
-
-
-def _parse(html: str) -> HtmlElement | None:
-    try:
-        tree = trafilatura.load_html(html)
-    except ValueError:
-        return None
-    return tree if isinstance(tree, HtmlElement) else None
 
 
 def _without_title(extraction: Extraction | None, titles: list[str]) -> Extraction | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -51,9 +52,25 @@ def test_the_api_command_serves_the_app_factory_under_gunicorn() -> None:
     assert "127.0.0.1:5055" in command.argv
 
 
-def test_running_together_stops_every_process_when_one_exits() -> None:
+def test_running_together_restarts_a_command_that_exits_and_gives_up_on_one_that_keeps_exiting(
+    tmp_path: Path,
+) -> None:
     from services.cli.launch import Command, run_together
 
+    # Given a command that appends a line to a file on every start and exits with 3
+    starts = tmp_path / "starts"
+    quitter = Command(
+        "quitter",
+        [
+            sys.executable,
+            "-c",
+            f"open({str(starts)!r}, 'a').write('start\\n'); raise SystemExit(3)",
+        ],
+        {},
+    )
     sleeper = Command("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"], {})
-    quitter = Command("quitter", [sys.executable, "-c", "raise SystemExit(3)"], {})
-    assert run_together([sleeper, quitter], grace=5) == 3
+    # When it runs beside a long-lived one
+    code = run_together([sleeper, quitter], grace=5, max_restarts=2, backoff=0.05)
+    # Then it was started again twice, and on its third exit everything stopped with its code
+    assert code == 3
+    assert starts.read_text().splitlines() == ["start"] * 3

@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import lxml.html
 from lxml_html_clean import Cleaner
 from readability import Document
-from readability.htmls import build_doc
 from readability.readability import REGEXES
 
 from services.parser.extractors import Extraction
+from services.parser.html import parse_document, parse_fragment
 from services.parser.structure import blocks_from_html
 
 NAME = "readability"
@@ -40,10 +39,10 @@ _CLEANER = Cleaner(
 
 
 class _Document(Document):
-    """readability's Document, parsing as it does but with the faster cleaner."""
+    """readability's Document with the faster cleaner, parsing with this thread's parser."""
 
     def _parse(self, input: Any) -> Any:
-        doc, self.encoding = build_doc(input)
+        doc, self.encoding = parse_document(input), "utf-8"
         for element in doc.xpath("//*[@hidden]"):
             element.drop_tree()
         for element in doc.xpath("//*[@style]"):
@@ -62,7 +61,7 @@ def extract(html: str, url: str, *, fast: bool = True) -> Extraction | None:
         # short_title() parses and cleans the page once more; neither is needed.
         document = _Document(html) if fast else Document(html)
         summary = document.summary(html_partial=True)
-        root = lxml.html.fragment_fromstring(summary, create_parent="div") if summary else None
+        root = parse_fragment(summary) if summary else None
     except Exception as ex:  # a library bug on one page must not fail the page
         log.warning("readability failed on %s: %r", url, ex)
         return None
