@@ -6,12 +6,18 @@ OpenAI-compatible server of the tests through the real SDK. With every request t
 the model's latency, (processes * threads) / latency is the most any set-up can do; the
 ratio to it measures what the stage adds (database, queue, SDK, prompt and checks).
 Target: 0.8 or more.
+
+A second baseline shows how much of the gap is the model call itself: the same
+processes and threads calling the provider directly (prompt, SDK request, answer
+checks; no queue, no database) against the same server, in the same run.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import statistics
+import threading
 import time
 
 from peewee import fn
@@ -26,10 +32,13 @@ from bench.harness import (
     wait_for_task,
     workers,
 )
+from services.ai.enrich import build_provider, enrich_article
+from services.ai.providers import ArticleInput
 from services.ai.tokens import estimate_tokens
 from shared import store
 from shared.db import database
 from shared.models import Enrichment
+from shared.settings import Settings
 from tests.ai.openai_server import Behaviour, OpenAIServer
 
 LATENCY = 0.2
@@ -75,6 +84,41 @@ def _run(database_url: str, link_ids: list[int]) -> float:
     return elapsed
 
 
+def _provider_calls(base_url: str, count: int) -> float:
+    """In a fresh process: ``count`` enrichments on THREADS threads; return the seconds."""
+    settings = Settings.from_env(
+        _env_file=None, ai_provider="openai", openai_base_url=base_url, openai_api_key="test"
+    )
+    provider = build_provider(settings)
+    texts = [text for _, _, text in load_pages().values() if text.strip()]
+    articles = [
+        ArticleInput(title=f"Article {n}", text=texts[n % len(texts)], language="en", url="")
+        for n in range(count)
+    ]
+    enrich_article(provider, articles[0], [])  # the first connection is not throughput
+    shares = [articles[n::THREADS] for n in range(THREADS)]
+
+    def run(share: list[ArticleInput]) -> None:
+        for article in share:
+            enrich_article(provider, article, [])
+
+    threads = [threading.Thread(target=run, args=(share,)) for share in shares]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.monotonic() - started
+
+
+def _bare_provider_rate(base_url: str, items: int) -> float:
+    """Return the items/s of PROCESSES x THREADS calling the provider with no pipeline."""
+    per_process = items // PROCESSES
+    with multiprocessing.get_context("spawn").Pool(PROCESSES) as pool:
+        seconds = pool.starmap(_provider_calls, [(base_url, per_process)] * PROCESSES)
+    return per_process * PROCESSES / max(seconds)
+
+
 def main() -> None:
     flush_redis()
     with fresh_database() as database_url, OpenAIServer(Behaviour(latency=LATENCY)) as server:
@@ -90,7 +134,8 @@ def main() -> None:
             _run(database_url, link_ids[:WARM_UP_ITEMS])
             requests_before = len(server.received)
             elapsed = _run(database_url, link_ids)
-        requests = len(server.received) - requests_before
+            requests = len(server.received) - requests_before
+        bare_rate = _bare_provider_rate(server.base_url, ITEMS)
         with database.connection_context():
             prompt = [row.prompt_tokens for row in Enrichment.select(Enrichment.prompt_tokens)]
             completion = Enrichment.select(fn.AVG(Enrichment.completion_tokens)).scalar()
@@ -110,6 +155,12 @@ def main() -> None:
             ("throughput", f"{throughput:.1f} items/s"),
             ("ideal", f"{ideal:.1f} items/s ((processes * threads) / latency)"),
             ("ratio", f"{throughput / ideal:.2f} (target ≥ 0.8)"),
+            (
+                "provider alone",
+                f"{bare_rate:.1f} items/s (same processes x threads, no queue or database): "
+                f"{bare_rate / ideal:.2f} of the ideal; "
+                f"the stage is {throughput / bare_rate:.2f} of it",
+            ),
             ("load average", f"{load:.2f} on {os.cpu_count()} CPUs (1 min, at the end)"),
             ("requests per article", f"{requests / ITEMS:.2f}"),
             ("prompt tokens per article", f"{statistics.mean(prompt):.0f} (server's count)"),

@@ -12,13 +12,13 @@ from typing import Any
 
 import dramatiq
 import redis
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware, Retries
 from dramatiq.middleware.prometheus import DB_PATH as PROMETHEUS_DB
 from dramatiq.middleware.prometheus import Prometheus
 from periodiq import PeriodiqMiddleware
 
+from shared.consumer import PromptRedisBroker
 from shared.db import bind_database
 from shared.feeding import FeedLimits
 from shared.middleware.db import DatabaseConnection
@@ -26,6 +26,7 @@ from shared.middleware.metrics import StageMetrics
 from shared.middleware.registry import WorkerRegistry
 from shared.middleware.retries import RetrySchedule
 from shared.middleware.tracking import ItemTracking
+from shared.middleware.urgency import UrgentFirst
 from shared.pipeline import QUEUES
 from shared.settings import Settings, get_settings, use_settings
 
@@ -55,6 +56,7 @@ def _install(broker: dramatiq.Broker, settings: Settings) -> None:
     # Last in the list, so its after-hook sees the message before Retries changes it.
     broker.add_middleware(StageMetrics())
     broker.add_middleware(WorkerRegistry())
+    broker.add_middleware(UrgentFirst())
     # Every process that declares a periodic actor needs it, before the actor.
     broker.add_middleware(PeriodiqMiddleware(skip_delay=30))
     for queue in QUEUES:
@@ -71,7 +73,7 @@ def build_broker(settings: Settings, *, stub: bool = False) -> dramatiq.Broker:
         client = redis.Redis.from_url(
             settings.redis_url, socket_connect_timeout=5, socket_timeout=10
         )
-        broker = RedisBroker(
+        broker = PromptRedisBroker(
             client=client,
             heartbeat_timeout=settings.heartbeat_timeout_ms,
             maintenance_chance=settings.maintenance_chance,

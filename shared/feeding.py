@@ -10,7 +10,10 @@ import to drain.
 
 Feeding runs when a task is created, retried or cancelled, when a worker ends a stage
 (a slot frees up, and the item may wait at its next stage), and every minute from the
-reconciler (the safety net: a feed that failed, Redis lost, a crashed process).
+reconciler (the safety net: a feed that failed, Redis lost, a crashed process). A
+worker skips its feed while the stage's Redis queue still holds a quarter of the caps
+and no high-priority item waits (:func:`well_stocked`): the queue is refilled in
+batches, not by one feed per finished item, each of which would queue for the lock.
 Feeders of one queue take turns under a PostgreSQL advisory lock (SQLite: its write
 lock); items are claimed with ``FOR UPDATE SKIP LOCKED`` and marked ``queued`` in the
 same transaction, and their messages are sent after it commits. An item is fed once:
@@ -240,10 +243,54 @@ def feed(
         _mark_fed(stage.name, task_ids, item_ids, now)
     # After commit: a worker that takes the message finds its item queued.
     for item_id in item_ids:
-        sent = broker.enqueue(item_message(stage, item_id))
+        sent = broker.enqueue(item_message(stage, item_id, urgent=item_id in urgent))
         if item_id in urgent:
             to_front(broker, sent)
     return len(item_ids)
+
+
+def low_water(limits: FeedLimits) -> int:
+    """Return the queue length below which a worker tops its stage's queue up.
+
+    A quarter of the smaller cap: one task alone fills its queue up to its own cap
+    (less the messages being run), so the task cap bounds what a queue holds as well.
+    """
+    return max(1, min(limits.queue, limits.task) // 4)
+
+
+def urgent_waiting(stage_name: str, *, clock: Callable[[], datetime] = utcnow) -> bool:
+    """Tell whether an item of a high-priority (rank 0) task waits to be fed at a stage."""
+    waiting_here = TaskItem.select(TaskItem.id).where(
+        (TaskItem.task == Task.id)
+        & (TaskItem.stage == stage_name)
+        & (TaskItem.status == Status.PENDING.value)
+    )
+    return bool(
+        Task.select(Task.id)
+        .where(
+            Task.finished_at.is_null()
+            & (Task.feed_rank == 0)
+            & (Task.status != Status.CANCELLED.value)
+            & (Task.run_at.is_null() | (Task.run_at <= clock()))
+            & fn.EXISTS(waiting_here)
+        )
+        .exists()
+    )
+
+
+def well_stocked(broker: dramatiq.Broker, stage_name: str, limits: FeedLimits) -> bool:
+    """Tell whether a worker may skip topping a stage's queue up after a finished item.
+
+    True while its Redis queue holds at least :func:`low_water` messages and no
+    high-priority item waits (that one is fed at the next finished item, as ever).
+    Without Redis (local mode) every finished item feeds.
+    """
+    if not isinstance(broker, RedisBroker):
+        return False
+    queue = get_stage(stage_name).queue
+    if broker.client.llen(f"{broker.namespace}:{queue}") < low_water(limits):
+        return False
+    return not urgent_waiting(stage_name)
 
 
 def to_front(broker: dramatiq.Broker, message: dramatiq.Message[Any]) -> None:

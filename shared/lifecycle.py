@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from peewee import Case, fn
 
@@ -61,16 +62,23 @@ def roll_up(task_id: int) -> None:
     ).execute()
 
 
-def _terminate(item: TaskItem, status: Status, error: str | None = None) -> bool:
-    """Move an item to a terminal status once; count it on its task. Return if it moved."""
+def _terminate(
+    item: TaskItem, status: Status, error: str | None = None, *, clear_error: bool = False
+) -> bool:
+    """Move an item to a terminal status once; count it on its task. Return if it moved.
+
+    ``error`` is kept as the item's error; ``clear_error`` drops an earlier one instead.
+    """
     now = utcnow()
-    changes = {
+    changes: dict[Any, Any] = {
         TaskItem.status: status.value,
         TaskItem.finished_at: now,
         TaskItem.updated_at: now,
     }
     if error is not None:
         changes[TaskItem.error] = _clip(error)
+    elif clear_error:
+        changes[TaskItem.error] = None
     moved = (
         TaskItem.update(changes)
         .where((TaskItem.id == item.id) & TaskItem.status.not_in([s.value for s in TERMINAL]))
@@ -83,6 +91,31 @@ def _terminate(item: TaskItem, status: Status, error: str | None = None) -> bool
         ).execute()
         roll_up(item.task_id)
     return bool(moved)
+
+
+def _item_and_task(item_id: int, *, lock: bool) -> TaskItem | None:
+    """Read an item with its task's status and stages in one query (``item.task``).
+
+    ``lock`` holds the item's row lock on PostgreSQL until the transaction ends (not
+    the task's: feeders lock task rows after item rows, and so does every writer here).
+    """
+    query = (
+        TaskItem.select(
+            TaskItem.id,
+            TaskItem.task,
+            TaskItem.link,
+            TaskItem.status,
+            TaskItem.stage,
+            Task.id,
+            Task.status,
+            Task.stages,
+        )
+        .join(Task)
+        .where(TaskItem.id == item_id)
+    )
+    if lock and is_postgres():
+        query = query.for_update(of=TaskItem)
+    return query.first()
 
 
 def _locked_item(item_id: int) -> TaskItem | None:
@@ -117,10 +150,10 @@ def start_stage(
     must not loop forever.
     """
     with database.atomic():
-        item = _locked_item(item_id)
+        item = _item_and_task(item_id, lock=True)
         if item is None:
             return StartDecision(False, f"item {item_id} does not exist")
-        task = Task.get_by_id(item.task_id)
+        task = item.task
         if item.status in TERMINAL:
             return StartDecision(False, f"item {item_id} is already {item.status}")
         if task.status == Status.CANCELLED:
@@ -152,14 +185,17 @@ def start_stage(
             started_at=fn.COALESCE(TaskItem.started_at, now),
             updated_at=now,
         ).where(TaskItem.id == item_id).execute()
-        # A retried task keeps when it first started: its duration covers all its work.
-        Task.update(
-            status=Status.RUNNING.value,
-            started_at=fn.COALESCE(Task.started_at, now),
-            updated_at=now,
-        ).where(
-            (Task.id == task.id) & (Task.status.in_([Status.PENDING.value, Status.QUEUED.value]))
-        ).execute()
+        if task.status in (Status.PENDING, Status.QUEUED):
+            # The task's first start (a task already running needs no statement). A
+            # retried task keeps when it first started: its duration covers all its work.
+            Task.update(
+                status=Status.RUNNING.value,
+                started_at=fn.COALESCE(Task.started_at, now),
+                updated_at=now,
+            ).where(
+                (Task.id == task.id)
+                & (Task.status.in_([Status.PENDING.value, Status.QUEUED.value]))
+            ).execute()
         return StartDecision(True, attempt=run.attempts + 1)
 
 
@@ -190,28 +226,33 @@ def finish_stage(item_id: int, stage: str) -> str | None:
     Return the stage the item now waits at (to be fed), or ``None`` when it ended.
     """
     with database.atomic():
-        item = TaskItem.get_or_none(TaskItem.id == item_id)
+        item = _item_and_task(item_id, lock=False)
         if item is None:
             return None
         now = utcnow()
-        run = StageRun.get(item=item_id, stage=stage)
+        run = (
+            StageRun.select(StageRun.id, StageRun.started_at)
+            .where((StageRun.item == item_id) & (StageRun.stage == stage))
+            .get()
+        )
         duration = int((now - run.started_at).total_seconds() * 1000) if run.started_at else None
         StageRun.update(
             status=Status.COMPLETED.value, finished_at=now, duration_ms=duration, error=None
         ).where(StageRun.id == run.id).execute()
         # The stage passed: an error of an earlier attempt no longer describes the item.
-        TaskItem.update(error=None).where(TaskItem.id == item_id).execute()
-        task = Task.get_by_id(item.task_id)
+        task = item.task
         following = next_stage(task.stages, stage)
         if task.status == Status.CANCELLED:
-            _terminate(item, Status.CANCELLED)
+            _terminate(item, Status.CANCELLED, clear_error=True)
             return None
         if following is None:
-            _terminate(item, Status.COMPLETED)
+            _terminate(item, Status.COMPLETED, clear_error=True)
             return None
         # The item waits at its next stage until a feed gives it a slot in that queue.
         moved = (
-            TaskItem.update(status=Status.PENDING.value, stage=following, updated_at=now)
+            TaskItem.update(
+                status=Status.PENDING.value, stage=following, error=None, updated_at=now
+            )
             .where((TaskItem.id == item_id) & TaskItem.status.not_in([s.value for s in TERMINAL]))
             .execute()
         )

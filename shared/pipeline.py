@@ -15,6 +15,7 @@ import dramatiq
 
 from shared.errors import PermanentError
 from shared.settings import Settings, get_settings
+from shared.urgency import URGENT_OPTION
 
 
 @dataclass(frozen=True)
@@ -98,14 +99,21 @@ def stage_actor(stage: Stage) -> Callable[[F], dramatiq.Actor[Any, Any]]:
     return decorate
 
 
-def item_message(stage: Stage, item_id: int) -> dramatiq.Message[Any]:
-    """Build the message that runs ``stage`` for one task item, by name."""
+def item_message(stage: Stage, item_id: int, *, urgent: bool = False) -> dramatiq.Message[Any]:
+    """Build the message that runs ``stage`` for one task item, by name.
+
+    ``urgent`` marks a high-priority item's message: bulk work of the worker process
+    that runs it pauses at its checkpoints meanwhile (``shared.urgency``).
+    """
+    options: dict[str, Any] = {"pipe_ignore": True}
+    if urgent:
+        options[URGENT_OPTION] = True
     return dramatiq.Message(
         queue_name=stage.queue,
         actor_name=stage.actor_name,
         args=(item_id,),
         kwargs={},
-        options={"pipe_ignore": True},
+        options=options,
     )
 
 

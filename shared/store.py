@@ -115,9 +115,12 @@ def save_enrichment(link_id: int, *, tags: Iterable[str], **values: Any) -> None
     with database.atomic():
         _upsert(Enrichment, link_id, {**values, "tags": names})
         LinkTag.delete().where(LinkTag.link == link_id).execute()
-        for name in names:
-            Tag.insert(name=name).on_conflict_ignore().execute()
         if names:
+            # One statement, in name order: workers saving the same new tags at once
+            # take their locks in one order (no deadlock) and in one round trip.
+            Tag.insert_many(
+                [{"name": name} for name in sorted(names)]
+            ).on_conflict_ignore().execute()
             tag_ids = [tag.id for tag in Tag.select(Tag.id).where(Tag.name.in_(names))]
             LinkTag.insert_many([{"link": link_id, "tag": tag_id} for tag_id in tag_ids]).execute()
         _set_link_status(link_id, "enriched")

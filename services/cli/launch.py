@@ -91,9 +91,10 @@ def worker_command(
     # Python stack to the log instead of only the C library's last words.
     env["PYTHONFAULTHANDLER"] = "1"
     # Dramatiq prefetches twice its threads; messages held in a worker cannot be
-    # overtaken by a high-priority item at the head of the queue: hold one per thread,
-    # and one more ready, so that a thread never waits for a fetch.
-    env["dramatiq_queue_prefetch"] = str((threads or settings.worker_threads) + 1)
+    # overtaken by a high-priority item at the head of the queue: hold one per thread.
+    # The consumer fetches as soon as a thread acknowledges (shared.consumer), so a
+    # thread waits one Redis round trip for its next message, not a poll interval.
+    env["dramatiq_queue_prefetch"] = str(threads or settings.worker_threads)
     # Dramatiq's own variable names, lower-case as it reads them.
     port = metrics_port or int(os.environ.get("dramatiq_prom_port", DEFAULT_METRICS_PORT))  # noqa: SIM112
     folder = os.environ.get("dramatiq_prom_db") or str(  # noqa: SIM112

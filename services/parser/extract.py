@@ -24,6 +24,7 @@ from services.parser.extractors import trafilatura as trafilatura_extractor
 from services.parser.html import parse_page
 from shared.blocks import Block
 from shared.errors import ExtractionError
+from shared.urgency import yield_to_urgent
 
 # Chinese, Japanese and Korean characters count as one word each, as word processors do.
 _WORDS = re.compile(
@@ -56,6 +57,8 @@ def extract_article(html: str, url: str) -> Article:
 
     Raise :class:`ExtractionError` when the page holds no article text.
     """
+    # Checkpoints between the CPU-bound steps: bulk work lets an urgent page run alone.
+    yield_to_urgent()
     tree = parse_page(html)
     if tree is None:
         raise ExtractionError(f"no article text found in {url}: the HTML does not parse")
@@ -64,11 +67,14 @@ def extract_article(html: str, url: str) -> Article:
     canonical = metadata.canonical_url(tree, url)
     titles = metadata.page_titles(tree)
 
+    yield_to_urgent()
     primary = trafilatura_extractor.extract(tree, url)
+    yield_to_urgent()
     secondary = readability_extractor.extract(html, url)
     referee: list[Extraction] = []
 
     def ask_referee() -> Extraction | None:
+        yield_to_urgent()
         found = newspaper_extractor.extract(html, url, language=declared_language)
         referee.extend([found] if found else [])
         return found

@@ -24,7 +24,7 @@ from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from shared import lifecycle
 from shared.errors import outage_wait
-from shared.feeding import FeedLimits, feed
+from shared.feeding import FeedLimits, feed, well_stocked
 from shared.pipeline import stage_of_actor
 
 logger = logging.getLogger(__name__)
@@ -130,6 +130,7 @@ class ItemTracking(Middleware):
         # The outcome is committed; a failed feed is repaired by the reconciler's.
         for name in stages:
             try:
-                feed(broker, name, self.limits)
+                if not well_stocked(broker, name, self.limits):
+                    feed(broker, name, self.limits)
             except Exception as ex:
                 logger.warning("feeding the %s stage failed (the reconciler will): %r", name, ex)

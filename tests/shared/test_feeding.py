@@ -16,11 +16,20 @@ from shared import lifecycle
 from shared.broker import build_broker
 from shared.db import bind_database, database
 from shared.errors import ConfigurationError, InvalidRequest
-from shared.feeding import Candidate, FeedLimits, allocate, feed, in_flight
+from shared.feeding import (
+    Candidate,
+    FeedLimits,
+    allocate,
+    feed,
+    in_flight,
+    low_water,
+    well_stocked,
+)
 from shared.migrations import migrate
 from shared.models import Status, Task, TaskItem
 from shared.settings import Settings
 from shared.tasks import TaskService
+from shared.urgency import URGENT_OPTION
 
 T0 = datetime(2026, 1, 1)
 
@@ -263,4 +272,41 @@ def test_a_high_priority_item_goes_to_the_head_of_the_redis_queue(settings: Sett
     assert message["args"] == [item.id]
     ids = client.lrange("dramatiq:parsing", 0, -1)
     assert len(ids) == len(set(ids)) == 41
+    broker.close()
+
+
+def test_a_worker_skips_its_top_up_only_while_the_queue_is_stocked_and_nothing_urgent_waits(
+    settings: Settings,
+) -> None:
+    # Given a Redis queue full of a bulk task's first batch, the rest waiting
+    limits = FeedLimits(queue=8, task=8, promote_up_to=0)
+    broker = build_broker(settings)
+    service = TaskService(broker, max_urls=5000, limits=limits)
+    service.create_task(urls=[f"https://example.com/bulk/{n}" for n in range(30)])
+    client = redis.Redis.from_url(settings.redis_url)
+    assert (client.llen("dramatiq:parsing"), low_water(limits)) == (8, 2)
+    # Then a worker that finishes an item need not feed: 8 messages are ready
+    assert well_stocked(broker, "parse", limits)
+
+    # When a high-priority link waits to be fed (the queue is at its cap)
+    urgent = service.create_task(urls=["https://example.com/urgent"], priority="high")
+    (item,) = TaskItem.select().where(TaskItem.task == urgent["task_id"])
+    assert item.status == Status.PENDING
+    # Then the next finished item feeds, whatever the queue holds, and the link goes first
+    assert not well_stocked(broker, "parse", limits)
+    first = json.loads(client.hget("dramatiq:parsing.msgs", client.lindex("dramatiq:parsing", 0)))
+    _complete([first["args"][0]])
+    assert feed(broker, "parse", limits) == 1
+    head = json.loads(client.hget("dramatiq:parsing.msgs", client.lindex("dramatiq:parsing", 0)))
+    assert head["args"] == [item.id]
+    # Marked urgent, so that bulk work of the worker running it pauses (shared.urgency)
+    assert head["options"][URGENT_OPTION] is True
+    assert URGENT_OPTION not in first["options"]
+    assert well_stocked(broker, "parse", limits)
+
+    # When workers took all but one message: below the low-water mark, it feeds again
+    client.ltrim("dramatiq:parsing", 0, 0)
+    assert not well_stocked(broker, "parse", limits)
+    # And without Redis (local mode) every finished item feeds
+    assert not well_stocked(StubBroker(), "parse", limits)
     broker.close()
