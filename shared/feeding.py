@@ -241,12 +241,26 @@ def feed(
             if ranks.get(task_id) == 0:
                 urgent.update(claimed)
         _mark_fed(stage.name, task_ids, item_ids, now)
+        # Bulk work pauses for explicitly high-priority items only, not for small tasks
+        # promoted to rank 0: a stream of those must not stall an import.
+        pausing = _high_priority_items(urgent, task_ids)
     # After commit: a worker that takes the message finds its item queued.
     for item_id in item_ids:
-        sent = broker.enqueue(item_message(stage, item_id, urgent=item_id in urgent))
+        sent = broker.enqueue(item_message(stage, item_id, urgent=item_id in pausing))
         if item_id in urgent:
             to_front(broker, sent)
     return len(item_ids)
+
+
+def _high_priority_items(urgent: set[int], task_ids: Sequence[int]) -> set[int]:
+    """Return those of ``urgent`` (rank 0) items whose task asked for ``high`` priority."""
+    if not urgent:
+        return set()
+    high = Task.select(Task.id).where(Task.id.in_(list(task_ids)) & (Task.priority == "high"))
+    rows = TaskItem.select(TaskItem.id).where(
+        TaskItem.id.in_(list(urgent)) & TaskItem.task.in_(high)
+    )
+    return {row.id for row in rows}
 
 
 def low_water(limits: FeedLimits) -> int:

@@ -7,12 +7,13 @@ that takes 30 ms alone took 400 ms beside three bulk parses. The feeder marks an
 urgent item's message (``URGENT_OPTION``); the worker counts the urgent messages it
 runs (:class:`shared.middleware.urgency.UrgentFirst`), and the CPU-bound steps of a
 bulk item call :func:`yield_to_urgent` between their parts, which waits while one
-runs — in this process, and, with Redis, in any worker process of the host's
-services: the processes share the machine's cores, so an urgent parse runs alone.
-Each urgent message is a member of a Redis sorted set scored with the time its pause
-ends at the latest (``REMOTE_PAUSE_SECONDS``), so the pauses end even if the worker
-running it dies. An urgent item never waits for another, and no single pause lasts
-more than ``MAX_PAUSE_SECONDS``: a stuck urgent item must not stop the rest.
+runs — in this process, and, with Redis, in any worker process of the same host
+(they share its cores), so an urgent parse runs alone. Each urgent message is a member
+of the host's Redis sorted set, scored with the time its pause ends at the latest
+(``REMOTE_PAUSE_SECONDS``), so the pauses end even if the worker running it dies. Only
+items of tasks created with ``"priority": "high"`` pause bulk work (small tasks that
+are promoted go first in the queue but do not). An urgent item never waits for
+another, and no single pause lasts more than ``MAX_PAUSE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from typing import Any
 
 #: The message option that marks an urgent item's stage message.
 URGENT_OPTION = "kbm_urgent"
-#: The Redis sorted set of urgent messages running (under the broker's namespace).
+#: The Redis sorted set of urgent messages running on one host (under the broker's
+#: namespace, followed by the host name): processes of one host share its cores.
 URGENT_KEY = "kbm:urgent-running"
 #: The longest one checkpoint waits for urgent work to end.
-MAX_PAUSE_SECONDS = 5.0
+MAX_PAUSE_SECONDS = 2.0
 #: How long other processes hold their bulk work for one urgent message at most.
-REMOTE_PAUSE_SECONDS = 10.0
+REMOTE_PAUSE_SECONDS = 5.0
 #: How long a process trusts its last look at the other processes' urgent work.
 REMOTE_CHECK_SECONDS = 0.01
 #: How often a checkpoint looks again while another process runs urgent work.

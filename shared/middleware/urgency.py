@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from typing import Any
 
@@ -24,7 +25,8 @@ class UrgentFirst(Middleware):
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         """Share urgent work with the other worker processes through Redis."""
         if isinstance(broker, RedisBroker):
-            self.gate.share(broker.client, f"{broker.namespace}:{URGENT_KEY}")
+            key = f"{broker.namespace}:{URGENT_KEY}:{socket.gethostname()}"
+            self.gate.share(broker.client, key)
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         """Hold bulk work at its checkpoints while an urgent message runs."""

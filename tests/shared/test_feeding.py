@@ -310,3 +310,21 @@ def test_a_worker_skips_its_top_up_only_while_the_queue_is_stocked_and_nothing_u
     # And without Redis (local mode) every finished item feeds
     assert not well_stocked(StubBroker(), "parse", limits)
     broker.close()
+
+
+def test_only_high_priority_items_pause_bulk_work_not_small_promoted_ones(
+    broker: StubBroker,
+) -> None:
+    service = TaskService(
+        broker, max_urls=100, limits=FeedLimits(queue=10, task=6, promote_up_to=5)
+    )
+    small = _create(service, 1, "normal", name="small")
+    high = _create(service, 1, "high")
+    options = {}
+    while broker.queues["parsing"].qsize():
+        message = json.loads(broker.queues["parsing"].get_nowait())
+        (task_id,) = _task_of(message["args"])
+        options[task_id] = message["options"]
+    # Both were fed at once (rank 0); only the high one is marked urgent
+    assert options[high].get(URGENT_OPTION) is True
+    assert URGENT_OPTION not in options[small]
