@@ -5,7 +5,7 @@ The gateway (gunicorn, production configuration) and one parser worker command
 and middleware with a no-op actor that records when it starts) wait idle; one link at a
 time is submitted with ``POST /api/pipeline`` after a random idle gap, and the time
 from the request to the actor's start is taken. Two worker configurations are measured
-in the same run, in alternating rounds: the project's ``WORKER_POLL_MS`` (100 ms) and
+in the same run, in alternating rounds: the project's ``WORKER_POLL_MS`` (50 ms) and
 Dramatiq's default ``dramatiq_worker_timeout`` of 1000 ms.
 Targets: p50 ≤ 50 ms, p95 ≤ 150 ms at the project's setting.
 

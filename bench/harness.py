@@ -203,7 +203,7 @@ def workers(
         argv += ["--processes", str(processes), "--threads", str(threads)]
         argv += ["--metrics-port", env["dramatiq_prom_port"]]
     else:
-        settings = Settings.from_env(worker_poll_ms=int(env.get("WORKER_POLL_MS", "100")))
+        settings = Settings.from_env(worker_poll_ms=int(env.get("WORKER_POLL_MS", "50")))
         command = worker_command(
             service,
             settings,
@@ -229,7 +229,7 @@ def dramatiq_workers(
     env = {
         **env,
         **metrics_env(),
-        "dramatiq_worker_timeout": env.get("WORKER_POLL_MS", "100"),
+        "dramatiq_worker_timeout": env.get("WORKER_POLL_MS", "50"),
     }
     known = heartbeat_ids()
     with running(argv, env) as process:

@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     worker_count_notion: int = Field(2, ge=1)
     worker_count_default: int = Field(1, ge=1)
     worker_threads: int = Field(4, ge=1)
-    worker_poll_ms: int = Field(100, ge=10)
+    worker_poll_ms: int = Field(50, ge=10)
 
     #: Recurring jobs, ``kind=cron`` separated by ``;`` (see ``shared.schedule``).
     recurring_jobs: str = ""
