@@ -263,6 +263,15 @@ def test_prometheus_scrapes_every_target_and_every_dashboard_panel_has_data(
                 task_id = answer.json()["data"]["task_id"]
             task = stack.wait_for_task(task_id, timeout=180)
             assert task["completed_items"] == len(page_ids), task
+            # A second batch a few scrapes later: a fast stack can finish the first
+            # within one scrape interval, and rate() needs an increase between samples.
+            time.sleep(3)
+            with stack.http() as client:
+                again = [site.url(f"/page/{page_id}?again") for page_id in page_ids]
+                answer = client.post("/api/pipeline", json={"urls": again})
+                assert answer.status_code == 202, answer.text
+            second = stack.wait_for_task(answer.json()["data"]["task_id"], timeout=180)
+            assert second["completed_items"] == len(page_ids), second
 
             # Then every target stays up, every panel's query returns a number, and every
             # alert rule evaluates without error
