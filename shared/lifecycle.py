@@ -96,8 +96,10 @@ def _terminate(
 def _item_and_task(item_id: int, *, lock: bool) -> TaskItem | None:
     """Read an item with its task's status and stages in one query (``item.task``).
 
-    ``lock`` holds the item's row lock on PostgreSQL until the transaction ends (not
-    the task's: feeders lock task rows after item rows, and so does every writer here).
+    ``lock`` holds the item's row lock on PostgreSQL until the transaction ends, so two
+    deliveries of one item's message serialise here: the second sees what the first
+    recorded. The task's row is not locked: feeders lock task rows after item rows,
+    and so does every writer here.
     """
     query = (
         TaskItem.select(
@@ -115,18 +117,6 @@ def _item_and_task(item_id: int, *, lock: bool) -> TaskItem | None:
     )
     if lock and is_postgres():
         query = query.for_update(of=TaskItem)
-    return query.first()
-
-
-def _locked_item(item_id: int) -> TaskItem | None:
-    """Read an item, holding its row lock on PostgreSQL until the transaction ends.
-
-    Two deliveries of one item's message serialise here: the second sees what the first
-    recorded.
-    """
-    query = TaskItem.select().where(TaskItem.id == item_id)
-    if is_postgres():
-        query = query.for_update()
     return query.first()
 
 
@@ -270,7 +260,7 @@ def fail_stage(
     it uses up no attempt and does not count towards the poison guard's deliveries.
     """
     with database.atomic():
-        item = _locked_item(item_id)
+        item = _item_and_task(item_id, lock=True)
         if item is None:
             return
         now = utcnow()

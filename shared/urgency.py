@@ -66,12 +66,17 @@ class UrgentGate:
             self._remote("zadd", self._key, {message_id: time.time() + REMOTE_PAUSE_SECONDS})
 
     def leave(self, message_id: str = "") -> None:
-        """Count an urgent message this thread ended; let bulk work go on if none runs."""
+        """Count the urgent message this thread ended; let bulk work go on if none runs.
+
+        A thread that runs no urgent message has nothing to leave: a message that ends
+        twice (skipped, then processed) is counted once.
+        """
+        if not getattr(self._thread, "urgent", False):
+            return
         self._thread.urgent = False
         with self._changed:
             self._running -= 1
-            if self._running <= 0:
-                self._running = 0
+            if self._running == 0:
                 self._changed.notify_all()
         if self._client is not None and message_id:
             self._remote("zrem", self._key, message_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 from typing import Any
 
 import dramatiq
@@ -15,12 +14,14 @@ from shared.urgency import GATE, URGENT_KEY, URGENT_OPTION, UrgentGate
 
 
 class UrgentFirst(Middleware):
-    """Count the urgent messages running in this process while they run."""
+    """Count the urgent messages running in this process while they run.
+
+    Dramatiq runs a message's hooks in the thread that runs it: the gate knows from the
+    thread whether the message that ends was an urgent one.
+    """
 
     def __init__(self, gate: UrgentGate = GATE) -> None:
         self.gate = gate
-        self._entered: set[str] = set()
-        self._lock = threading.Lock()
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         """Share urgent work with the other worker processes through Redis."""
@@ -31,8 +32,6 @@ class UrgentFirst(Middleware):
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         """Hold bulk work at its checkpoints while an urgent message runs."""
         if message.options.get(URGENT_OPTION):
-            with self._lock:
-                self._entered.add(message.message_id)
             self.gate.enter(message.message_id)
 
     def after_process_message(
@@ -44,15 +43,8 @@ class UrgentFirst(Middleware):
         exception: BaseException | None = None,
     ) -> None:
         """Let bulk work go on once the urgent message ended, whatever its outcome."""
-        self._leave(message)
+        self.gate.leave(message.message_id)
 
     def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         """Let bulk work go on after a skipped urgent message too."""
-        self._leave(message)
-
-    def _leave(self, message: MessageProxy) -> None:
-        with self._lock:
-            if message.message_id not in self._entered:
-                return
-            self._entered.discard(message.message_id)
         self.gate.leave(message.message_id)
