@@ -32,6 +32,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from peewee import fn
 
+from shared import hotpath
 from shared.db import database, is_postgres
 from shared.models import StageRun, Status, Task, TaskItem, utcnow
 from shared.pipeline import STAGE_NAMES, get_stage, item_message
@@ -274,6 +275,8 @@ def low_water(limits: FeedLimits) -> int:
 
 def urgent_waiting(stage_name: str, *, clock: Callable[[], datetime] = utcnow) -> bool:
     """Tell whether an item of a high-priority (rank 0) task waits to be fed at a stage."""
+    if hotpath.usable():
+        return hotpath.urgent_waiting(stage_name, now=clock())
     waiting_here = TaskItem.select(TaskItem.id).where(
         (TaskItem.task == Task.id)
         & (TaskItem.stage == stage_name)

@@ -15,6 +15,7 @@ from typing import Any
 
 from peewee import Case, fn
 
+from shared import hotpath
 from shared.db import database, is_postgres
 from shared.models import TERMINAL, Link, StageRun, Status, Task, TaskItem, utcnow
 from shared.pipeline import next_stage
@@ -139,6 +140,12 @@ def start_stage(
     ``max_deliveries`` starts of one stage the item fails: a page that kills its worker
     must not loop forever.
     """
+    if hotpath.usable():
+        attempt = hotpath.start_stage(
+            item_id, stage, now=utcnow(), worker=worker, max_deliveries=max_deliveries
+        )
+        if attempt is not None:
+            return StartDecision(True, attempt=attempt)
     with database.atomic():
         item = _item_and_task(item_id, lock=True)
         if item is None:
@@ -215,8 +222,12 @@ def finish_stage(item_id: int, stage: str) -> str | None:
 
     Return the stage the item now waits at (to be fed), or ``None`` when it ended.
     """
+    if hotpath.usable():
+        moved, following = hotpath.finish_stage(item_id, stage, now=utcnow())
+        if moved:
+            return following
     with database.atomic():
-        item = _item_and_task(item_id, lock=False)
+        item = _item_and_task(item_id, lock=True)
         if item is None:
             return None
         now = utcnow()

@@ -11,6 +11,7 @@ from typing import Any
 
 from peewee import fn
 
+from shared import hotpath
 from shared.blocks import Block
 from shared.db import database
 from shared.errors import MissingInput
@@ -19,10 +20,10 @@ from shared.models import Content, Enrichment, Link, LinkTag, Publication, Tag, 
 
 def link_of_item(item_id: int) -> Link:
     """Return the link a task item works on."""
-    item = TaskItem.get_or_none(TaskItem.id == item_id)
-    if item is None:
+    link = Link.select().join(TaskItem).where(TaskItem.id == item_id).first()
+    if link is None:
         raise MissingInput(f"task item {item_id} does not exist")
-    return Link.get_by_id(item.link_id)
+    return link
 
 
 def _upsert(model: Any, link_id: int, values: dict[str, Any]) -> None:
@@ -58,6 +59,21 @@ def save_content(
     Return the id of the first link with the same article (same content hash), if any:
     the same article reached through two URLs is stored, and reported as a duplicate.
     """
+    values = {
+        "blocks": list(blocks) if blocks is not None else None,
+        "canonical_url": canonical_url,
+        "final_url": final_url,
+        "title": title,
+        "text": text,
+        "authors": list(authors),
+        "published_at": published_at,
+        "language": language,
+        "top_image": top_image,
+        "word_count": word_count,
+        "content_hash": content_hash,
+    }
+    if hotpath.usable():
+        return hotpath.save_content(link_id, now=utcnow(), values=values)
     with database.atomic():
         first = (
             Content.select(Content.link)
@@ -66,24 +82,7 @@ def save_content(
             .first()
         )
         duplicate_of = first.link_id if first else None
-        _upsert(
-            Content,
-            link_id,
-            {
-                "blocks": list(blocks) if blocks is not None else None,
-                "canonical_url": canonical_url,
-                "duplicate_of": duplicate_of,
-                "final_url": final_url,
-                "title": title,
-                "text": text,
-                "authors": list(authors),
-                "published_at": published_at,
-                "language": language,
-                "top_image": top_image,
-                "word_count": word_count,
-                "content_hash": content_hash,
-            },
-        )
+        _upsert(Content, link_id, {**values, "duplicate_of": duplicate_of})
         _set_link_status(link_id, "parsed")
     return duplicate_of
 
@@ -112,6 +111,9 @@ def popular_tags(limit: int = 50) -> list[str]:
 def save_enrichment(link_id: int, *, tags: Iterable[str], **values: Any) -> None:
     """Store (or replace) a link's enrichment and its tags."""
     names = list(dict.fromkeys(tags))
+    if hotpath.usable():
+        hotpath.save_enrichment(link_id, now=utcnow(), names=names, values=values)
+        return
     with database.atomic():
         _upsert(Enrichment, link_id, {**values, "tags": names})
         LinkTag.delete().where(LinkTag.link == link_id).execute()

@@ -6,11 +6,18 @@ from datetime import timedelta
 
 import pytest
 
-from shared import lifecycle
+from shared import hotpath, lifecycle
 from shared.broker import build_broker
 from shared.models import StageRun, Task, TaskItem
 from shared.settings import Settings
 from shared.tasks import TaskService
+
+
+@pytest.fixture(autouse=True, params=["single statements", "general code"])
+def statements(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run every scenario with the hot path's single statements and without them."""
+    monkeypatch.setattr(hotpath, "ENABLED", request.param == "single statements")
+    return str(request.param)
 
 
 @pytest.fixture()
