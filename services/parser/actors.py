@@ -16,7 +16,7 @@ from shared.feeds import POLL_ACTOR, POLL_QUEUE, POLL_TIME_LIMIT_MS
 from shared.pipeline import PARSE, stage_actor
 from shared.settings import get_settings
 from shared.tasks import TaskService
-from shared.urgency import yield_to_urgent
+from shared.urgency import GATE, yield_to_urgent
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,8 @@ def parse_item(item_id: int) -> None:
     link = store.link_of_item(item_id)
     yield_to_urgent()
     page = fetch_page(link.url, get_settings())
-    article = extract_article(page.html, page.final_url)
+    with GATE.cpu_turn():  # one extraction at a time per process, urgent pages first
+        article = extract_article(page.html, page.final_url)
     duplicate_of = store.save_content(
         link.id,
         final_url=page.final_url,

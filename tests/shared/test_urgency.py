@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 
+import pytest
 import redis
 
+from shared import urgency
 from shared.settings import Settings
 from shared.urgency import UrgentGate
 
@@ -109,3 +113,82 @@ def test_the_middleware_counts_an_urgent_message_once_whatever_ends_it() -> None
     middleware.before_process_message(broker, urgent)
     middleware.after_process_message(broker, urgent, exception=RuntimeError("failed"))
     assert gate.running == 0
+
+
+def _hold_turn(
+    gate: UrgentGate,
+    *,
+    urgent: bool,
+    log: list[str],
+    name: str,
+    checkpoint: threading.Event | None = None,
+) -> threading.Thread:
+    """Start a thread that takes a CPU turn, logs it, and (optionally) passes a checkpoint."""
+
+    def run() -> None:
+        if urgent:
+            gate.enter()
+        try:
+            with gate.cpu_turn():
+                log.append(f"{name} runs")
+                if checkpoint is not None:
+                    checkpoint.wait(30)
+                    gate.yield_to_urgent(timeout=30)
+                    log.append(f"{name} passed its checkpoint")
+                log.append(f"{name} ends")
+        finally:
+            if urgent:
+                gate.leave()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def test_one_thread_at_a_time_takes_a_cpu_turn_and_an_urgent_one_goes_next() -> None:
+    gate = UrgentGate(turns=1)
+    log: list[str] = []
+    at_checkpoint = threading.Event()
+    # Given a bulk thread holding the turn, and another bulk one waiting for it
+    first = _hold_turn(gate, urgent=False, log=log, name="bulk-1", checkpoint=at_checkpoint)
+    assert _wait_until(lambda: log == ["bulk-1 runs"])
+    second = _hold_turn(gate, urgent=False, log=log, name="bulk-2")
+    time.sleep(0.1)
+    assert log == ["bulk-1 runs"]  # one turn: the second bulk thread waits
+    # When an urgent thread asks for the turn and the holder reaches its checkpoint
+    urgent = _hold_turn(gate, urgent=True, log=log, name="urgent")
+    time.sleep(0.1)
+    at_checkpoint.set()
+    for thread in (first, second, urgent):
+        thread.join(10)
+    # Then the holder gives its turn up there, the urgent thread runs next, alone
+    assert log[:3] == ["bulk-1 runs", "urgent runs", "urgent ends"]
+    assert sorted(log[3:]) == [
+        "bulk-1 ends",
+        "bulk-1 passed its checkpoint",
+        "bulk-2 ends",
+        "bulk-2 runs",
+    ]
+    assert log.index("bulk-1 ends") == log.index("bulk-1 passed its checkpoint") + 1
+
+
+def test_a_bulk_thread_waits_for_a_turn_no_longer_than_the_pause_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(urgency, "MAX_PAUSE_SECONDS", 0.2)
+    gate = UrgentGate(turns=1)
+    gate.enter()  # an urgent item that is still fetching (it holds no turn yet) and hangs
+    log: list[str] = []
+    started = time.monotonic()
+    _hold_turn(gate, urgent=False, log=log, name="bulk").join(10)
+    assert log == ["bulk runs", "bulk ends"]
+    assert 0.15 <= time.monotonic() - started < 5
