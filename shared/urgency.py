@@ -48,6 +48,8 @@ REMOTE_CHECK_SECONDS = 0.025
 REMOTE_POLL_SECONDS = 0.005
 #: Threads of one process that run CPU-bound work at once (see the module's doc).
 CPU_TURNS = 1
+#: The longest a thread waits for a CPU turn; then it runs beside the holder.
+TURN_WAIT_SECONDS = 5.0
 #: The longest a wait for a turn sleeps between looks: a stage's time limit (an
 #: exception Dramatiq raises in the thread) is delivered between them.
 TURN_WAIT_SLICE_SECONDS = 0.1
@@ -117,12 +119,15 @@ class UrgentGate:
 
     def _take_turn(self) -> None:
         urgent = getattr(self._thread, "urgent", False)
-        patience = time.monotonic() + MAX_PAUSE_SECONDS
+        started = time.monotonic()
+        patience, give_up = started + MAX_PAUSE_SECONDS, started + TURN_WAIT_SECONDS
         with self._changed:
             if urgent:
                 self._urgent_waiting += 1
             try:
-                while not self._turn_free(urgent, patience):
+                # A page that keeps its turn for long (a huge document) must not run the
+                # other threads into their time limits: past TURN_WAIT_SECONDS they share.
+                while not self._turn_free(urgent, patience) and time.monotonic() < give_up:
                     self._changed.wait(TURN_WAIT_SLICE_SECONDS)
             finally:
                 if urgent:

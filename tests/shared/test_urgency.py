@@ -192,3 +192,20 @@ def test_a_bulk_thread_waits_for_a_turn_no_longer_than_the_pause_bound(
     _hold_turn(gate, urgent=False, log=log, name="bulk").join(10)
     assert log == ["bulk runs", "bulk ends"]
     assert 0.15 <= time.monotonic() - started < 5
+
+
+def test_a_turn_held_for_long_is_shared_after_the_wait_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(urgency, "TURN_WAIT_SECONDS", 0.3)
+    gate = UrgentGate(turns=1)
+    log: list[str] = []
+    release = threading.Event()
+    # Given a thread that keeps its turn (a page that takes long to extract)
+    holder = _hold_turn(gate, urgent=False, log=log, name="slow", checkpoint=release)
+    assert _wait_until(lambda: log == ["slow runs"])
+    # When another one waits past the bound, it runs beside it rather than run out of time
+    _hold_turn(gate, urgent=False, log=log, name="next").join(10)
+    assert log == ["slow runs", "next runs", "next ends"]
+    release.set()
+    holder.join(10)
