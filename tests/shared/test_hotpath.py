@@ -223,3 +223,25 @@ def test_both_forms_move_items_through_the_same_states(
     steps, rows = snapshots["single statements"]
     assert steps == ["enrich", False, None, 2, "enrich", None]
     assert rows[0][:4] == ("cancelled", 1, 0, 2)
+
+
+def test_prepared_statements_are_prepared_again_on_a_new_connection(
+    service: TaskService,
+) -> None:
+    created = service.create_task(urls=[f"https://example.org/re/{n}" for n in range(2)])
+    first, second = TaskItem.select().where(TaskItem.task == created["task_id"])
+    assert lifecycle.start_stage(first.id, "parse").run
+    # When the connection is replaced (a database restart, a recycled pool connection)
+    database.close()
+    database.obj.close_all()
+    database.connect()
+    # Then the statements are prepared on the new one and run as before
+    assert lifecycle.start_stage(second.id, "parse").run
+    assert lifecycle.finish_stage(second.id, "parse") == "enrich"
+    names = database.execute_sql("SELECT name FROM pg_prepared_statements").fetchall()
+    assert {"kbm_start_stage", "kbm_finish_stage"} <= {name for (name,) in names}
+
+
+def test_a_prepared_statement_names_a_parameter_without_a_type() -> None:
+    with pytest.raises(ValueError, match="kbm_example: a parameter has no type"):
+        hotpath.Prepared("kbm_example", "SELECT %(a)s, %(b)s", {"a": "integer"})
