@@ -5,11 +5,11 @@ finish. Written with peewee they are 6 to 8 statements each (BEGIN, reads, updat
 COMMIT), and peewee's SQL generation costs more CPU than PostgreSQL's work; measured on
 loopback, about 13 ms of a worker thread per parsed page. Here each is one statement
 of data-modifying CTEs (its own transaction, row locks taken in the order the general
-code takes them: item, stage run, task). The start, the finish and the urgent-work
-check are prepared statements on each connection (:class:`Prepared`): planning them
-took longer than running them. (A pooler in transaction mode, such as PgBouncer's,
-does not keep prepared statements; connect the workers to PostgreSQL or to a
-session-mode pool.)
+code takes them: item, stage run, task). The start, the finish, the urgent-work
+check and the read of an item's link are prepared statements on each connection
+(:class:`Prepared`): planning them took longer than running them. (A pooler in
+transaction mode, such as PgBouncer's, does not keep prepared statements; connect the
+workers to PostgreSQL or to a session-mode pool.)
 
 Every function handles the common case only and tells the caller when it did not:
 the general code in ``shared.lifecycle`` and ``shared.store`` then decides, as it
@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.db import database, is_postgres
-from shared.models import Content, Enrichment, JSONField
+from shared.models import Content, Enrichment, JSONField, Link
 
 #: Off in tests that check the general code gives the same outcomes.
 ENABLED = True
@@ -334,3 +334,27 @@ def urgent_waiting(stage: str, *, now: datetime) -> bool:
     """Tell whether an item of a rank-0 task waits to be fed at ``stage``."""
     row = _PREPARED_URGENT_WAITING.one({"stage": stage, "now": now})
     return bool(row and row[0])
+
+
+_LINK_OF_ITEM = Prepared(
+    "kbm_link_of_item",
+    "SELECT l.id, l.url, l.normalized_url, l.status, l.created_at, l.updated_at"
+    " FROM task_item i JOIN link l ON l.id = i.link_id WHERE i.id = %(item)s",
+    {"item": "integer"},
+)
+
+
+def link_of_item(item_id: int) -> Link | None:
+    """Return the link a task item works on, or None if the item does not exist."""
+    row = _LINK_OF_ITEM.one({"item": item_id})
+    if row is None:
+        return None
+    link_id, url, normalized_url, status, created_at, updated_at = row
+    return Link(
+        id=link_id,
+        url=url,
+        normalized_url=normalized_url,
+        status=status,
+        created_at=created_at,
+        updated_at=updated_at,
+    )

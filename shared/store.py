@@ -20,7 +20,10 @@ from shared.models import Content, Enrichment, Link, LinkTag, Publication, Tag, 
 
 def link_of_item(item_id: int) -> Link:
     """Return the link a task item works on."""
-    link = Link.select().join(TaskItem).where(TaskItem.id == item_id).first()
+    if hotpath.usable():
+        link = hotpath.link_of_item(item_id)
+    else:
+        link = Link.select().join(TaskItem).where(TaskItem.id == item_id).first()
     if link is None:
         raise MissingInput(f"task item {item_id} does not exist")
     return link

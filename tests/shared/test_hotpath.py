@@ -11,6 +11,7 @@ import pytest
 from shared import hotpath, lifecycle, store
 from shared.broker import build_broker
 from shared.db import database
+from shared.errors import MissingInput
 from shared.models import Content, Enrichment, Link, LinkTag, StageRun, Tag, Task, TaskItem
 from shared.settings import Settings
 from shared.tasks import TaskService
@@ -245,3 +246,19 @@ def test_prepared_statements_are_prepared_again_on_a_new_connection(
 def test_a_prepared_statement_names_a_parameter_without_a_type() -> None:
     with pytest.raises(ValueError, match="kbm_example: a parameter has no type"):
         hotpath.Prepared("kbm_example", "SELECT %(a)s, %(b)s", {"a": "integer"})
+
+
+def test_both_forms_read_the_same_link_of_an_item(
+    service: TaskService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = service.create_task(urls=["https://example.org/which?b=2&a=1"])
+    (item,) = TaskItem.select().where(TaskItem.task == created["task_id"])
+    read = {}
+    for mode, enabled in MODES.items():
+        monkeypatch.setattr(hotpath, "ENABLED", enabled)
+        link = store.link_of_item(item.id)
+        read[mode] = (link.id, link.url, link.normalized_url, link.status, link.created_at)
+        with pytest.raises(MissingInput, match="task item 999999 does not exist"):
+            store.link_of_item(999_999)
+    assert read["single statements"] == read["general code"]
+    assert read["single statements"][0] == item.link_id
