@@ -358,3 +358,19 @@ def link_of_item(item_id: int) -> Link | None:
         created_at=created_at,
         updated_at=updated_at,
     )
+
+
+_ARTICLE_OF = Prepared(
+    "kbm_article_of",
+    "SELECT title, text, language FROM content WHERE link_id = %(link)s",
+    {"link": "integer"},
+)
+
+
+def article_of(link_id: int) -> Content | None:
+    """Return a link's article title, text and language only, or None if not parsed."""
+    row = _ARTICLE_OF.one({"link": link_id})
+    if row is None:
+        return None
+    title, text, language = row
+    return Content(link=link_id, title=title, text=text, language=language)

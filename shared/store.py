@@ -98,6 +98,25 @@ def content_of(link_id: int) -> Content:
     return content
 
 
+def article_of(link_id: int) -> Content:
+    """Return a link's article title, text and language (what enrichment reads).
+
+    Raise ``MissingInput`` if it was never parsed. The blocks, a larger JSON document,
+    are neither read nor decoded.
+    """
+    if hotpath.usable():
+        content = hotpath.article_of(link_id)
+    else:
+        content = (
+            Content.select(Content.link, Content.title, Content.text, Content.language)
+            .where(Content.link == link_id)
+            .first()
+        )
+    if content is None:
+        raise MissingInput(f"link {link_id} has no parsed content; run the parse stage first")
+    return content
+
+
 def popular_tags(limit: int = 50) -> list[str]:
     """Return the most used tags, most used first."""
     uses = fn.COUNT(LinkTag.link)

@@ -52,7 +52,7 @@ def popular_tags() -> list[str]:
 def enrich_item(item_id: int) -> None:
     """Enrich the parsed article of a task item's link."""
     link = store.link_of_item(item_id)
-    content = store.content_of(link.id)
+    content = store.article_of(link.id)
     article = ArticleInput(
         title=content.title, text=content.text, language=content.language, url=link.url
     )

@@ -262,3 +262,19 @@ def test_both_forms_read_the_same_link_of_an_item(
             store.link_of_item(999_999)
     assert read["single statements"] == read["general code"]
     assert read["single statements"][0] == item.link_id
+
+
+def test_both_forms_read_the_same_article_for_enrichment(
+    service: TaskService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (link,) = _links(service, 1, "article")
+    store.save_content(link.id, **_article(link))
+    read = {}
+    for mode, enabled in MODES.items():
+        monkeypatch.setattr(hotpath, "ENABLED", enabled)
+        article = store.article_of(link.id)
+        read[mode] = (article.title, article.text, article.language)
+        with pytest.raises(MissingInput, match="link 999999 has no parsed content"):
+            store.article_of(999_999)
+    assert read["single statements"] == read["general code"]
+    assert read["single statements"] == ("Lighthouses", _article(link)["text"], "en")
