@@ -24,17 +24,18 @@ import functools
 import weakref
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from peewee import Model
 
 from shared.db import database, is_postgres
-from shared.models import Content, Enrichment, JSONField, Link
+from shared.models import Content, Enrichment, Link
 
 #: Off in tests that check the general code gives the same outcomes.
 ENABLED = True
 
 _NO_LIMIT = 2**31 - 1
 _TERMINAL = "('completed', 'failed', 'cancelled')"
-_JSON = JSONField()
 
 
 def usable() -> bool:
@@ -45,6 +46,14 @@ def usable() -> bool:
 def _one(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
     cursor = database.execute_sql(sql, params)
     return cursor.fetchone()
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+def _as_model(model: type[_M], fields: Sequence[str], row: tuple[Any, ...] | None) -> _M | None:
+    """Return a row read by hand as the model peewee would have read (those fields only)."""
+    return None if row is None else model(**dict(zip(fields, row, strict=True)))
 
 
 class Prepared:
@@ -310,7 +319,7 @@ def save_enrichment(
         field = Enrichment._meta.fields[name]
         default = field.default() if callable(field.default) else field.default
         params[name] = field.db_value(values.get(name, default))
-    params["tags"] = _JSON.db_value(list(names))
+    params["tags"] = Enrichment.tags.db_value(list(names))
     params["names"] = sorted(names)
     database.execute_sql(_save_enrichment_sql(frozenset(values)), params)
 
@@ -336,9 +345,10 @@ def urgent_waiting(stage: str, *, now: datetime) -> bool:
     return bool(row and row[0])
 
 
+_LINK_COLUMNS = ("id", "url", "normalized_url", "status", "created_at", "updated_at")
 _LINK_OF_ITEM = Prepared(
     "kbm_link_of_item",
-    "SELECT l.id, l.url, l.normalized_url, l.status, l.created_at, l.updated_at"
+    f"SELECT {', '.join(f'l.{name}' for name in _LINK_COLUMNS)}"
     " FROM task_item i JOIN link l ON l.id = i.link_id WHERE i.id = %(item)s",
     {"item": "integer"},
 )
@@ -346,31 +356,17 @@ _LINK_OF_ITEM = Prepared(
 
 def link_of_item(item_id: int) -> Link | None:
     """Return the link a task item works on, or None if the item does not exist."""
-    row = _LINK_OF_ITEM.one({"item": item_id})
-    if row is None:
-        return None
-    link_id, url, normalized_url, status, created_at, updated_at = row
-    return Link(
-        id=link_id,
-        url=url,
-        normalized_url=normalized_url,
-        status=status,
-        created_at=created_at,
-        updated_at=updated_at,
-    )
+    return _as_model(Link, _LINK_COLUMNS, _LINK_OF_ITEM.one({"item": item_id}))
 
 
+_ARTICLE_COLUMNS = ("link", "title", "text", "language")
 _ARTICLE_OF = Prepared(
     "kbm_article_of",
-    "SELECT title, text, language FROM content WHERE link_id = %(link)s",
+    "SELECT link_id, title, text, language FROM content WHERE link_id = %(link)s",
     {"link": "integer"},
 )
 
 
 def article_of(link_id: int) -> Content | None:
     """Return a link's article title, text and language only, or None if not parsed."""
-    row = _ARTICLE_OF.one({"link": link_id})
-    if row is None:
-        return None
-    title, text, language = row
-    return Content(link=link_id, title=title, text=text, language=language)
+    return _as_model(Content, _ARTICLE_COLUMNS, _ARTICLE_OF.one({"link": link_id}))

@@ -92,7 +92,10 @@ def save_content(
 
 def content_of(link_id: int) -> Content:
     """Return a link's article; raise ``MissingInput`` if it was never parsed."""
-    content = Content.get_or_none(Content.link == link_id)
+    return _parsed(link_id, Content.get_or_none(Content.link == link_id))
+
+
+def _parsed(link_id: int, content: Content | None) -> Content:
     if content is None:
         raise MissingInput(f"link {link_id} has no parsed content; run the parse stage first")
     return content
@@ -112,9 +115,7 @@ def article_of(link_id: int) -> Content:
             .where(Content.link == link_id)
             .first()
         )
-    if content is None:
-        raise MissingInput(f"link {link_id} has no parsed content; run the parse stage first")
-    return content
+    return _parsed(link_id, content)
 
 
 def popular_tags(limit: int = 50) -> list[str]:

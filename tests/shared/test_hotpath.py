@@ -54,13 +54,8 @@ def _article(link: Link, **changes: Any) -> dict[str, Any]:
     }
 
 
-def _content_row(link_id: int) -> dict[str, Any]:
-    row = Content.select().where(Content.link == link_id).dicts().get()
-    return {k: v for k, v in row.items() if k not in ("id", "link", "created_at", "updated_at")}
-
-
-def _enrichment_row(link_id: int) -> dict[str, Any]:
-    row = Enrichment.select().where(Enrichment.link == link_id).dicts().get()
+def _stored_row(model: type[Content] | type[Enrichment], link_id: int) -> dict[str, Any]:
+    row = model.select().where(model.link == link_id).dicts().get()
     return {k: v for k, v in row.items() if k not in ("id", "link", "created_at", "updated_at")}
 
 
@@ -82,7 +77,7 @@ def test_both_forms_store_the_same_article_and_find_the_same_duplicate(
         assert duplicates[mode] == first.id
         # saved again with changes: replaced, not added
         store.save_content(first.id, **_article(first, title="Lamps", blocks=None, authors=[]))
-        row = _content_row(first.id)
+        row = _stored_row(Content, first.id)
         assert (row.pop("final_url"), row.pop("content_hash")) == (first.url, f"hash-{first.id}")
         rows[mode] = row
         assert Content.select().where(Content.link == first.id).count() == 1
@@ -106,7 +101,7 @@ def test_both_forms_store_the_same_enrichment_and_replace_its_tags(
         store.save_enrichment(
             link.id, tags=["sea", "coast"], **values, prompt_tokens=12, completion_tokens=3
         )
-        rows[mode], tags[mode] = _enrichment_row(link.id), (first_tags, _tags_of(link.id))
+        rows[mode], tags[mode] = _stored_row(Enrichment, link.id), (first_tags, _tags_of(link.id))
         assert Link.get_by_id(link.id).status == "enriched"
     assert rows["single statements"] == rows["general code"]
     assert rows["single statements"]["tags"] == ["sea", "coast"]
