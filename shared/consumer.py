@@ -12,31 +12,85 @@ once; an empty queue is still polled with Dramatiq's backoff.
 Because a free slot is refilled at once, workers prefetch one message per thread and
 no more: a message held in a worker cannot be overtaken by an urgent one that arrives
 at the head of the Redis queue after it.
+
+A high-ranked item's message does not wait for a thread either. Workers run
+``SPARE_THREADS`` threads beyond their prefetch, idle in bulk work. When the feeder
+moves a message to the head of its queue (``feeding.to_front``) it publishes the
+message's id on the queue's front channel (:func:`front_channel`); every consumer of
+that queue hears it, and one with a spare slot takes that very message (by id,
+atomically, so exactly one consumer gets it and none takes a bulk message instead) and
+hands it to its spare thread at once.
 """
 
 from __future__ import annotations
 
+import collections
+import logging
 import threading
 from typing import Any
 
+from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.message import Message
+
+logger = logging.getLogger(__name__)
 
 #: The longest a full consumer sleeps between checks (it also wakes on every ack): its
 #: worker's consumer thread moves delayed messages and notices a shutdown in between.
 FULL_WAIT_SECONDS = 0.1
+#: Worker threads beyond the prefetch, kept for messages moved to the queue's head.
+SPARE_THREADS = 1
+#: How long the listener waits for a notice before it looks whether to stop.
+LISTEN_SECONDS = 1.0
+#: How long the listener waits before it subscribes again after a Redis error.
+RELISTEN_SECONDS = 1.0
+
+#: Take one noticed message off its queue into this worker's acknowledgements, as
+#: Dramatiq's ``fetch`` does for the head of the queue: nothing if another took it.
+_FETCH_NOTICED = """
+if redis.call("lrem", KEYS[1], 1, ARGV[1]) > 0 then
+    redis.call("sadd", KEYS[2], ARGV[1])
+    return redis.call("hget", KEYS[3], ARGV[1])
+end
+return false
+"""
+
+
+def front_channel(namespace: str, queue_name: str) -> str:
+    """Return the channel on which a message moved to ``queue_name``'s head is announced."""
+    return f"{namespace}:kbm:front:{queue_name}"
 
 
 class PromptConsumer(_RedisConsumer):
-    """Dramatiq's Redis consumer, waking on acks instead of backing off when full."""
+    """Dramatiq's Redis consumer, waking on acks instead of backing off when full.
+
+    It also listens on its queue's front channel and takes a noticed message into a
+    spare slot (at most ``SPARE_THREADS`` beyond the prefetch).
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._slot_freed = threading.Event()
+        self._wake = threading.Event()
+        self._noticed: collections.deque[str] = collections.deque()
+        self._closed = threading.Event()
+        self._listener: threading.Thread | None = None
+        if not self.queue_name.endswith(".DQ"):
+            # A delay queue's messages are only moved, never run here: nothing to hear.
+            self._listener = threading.Thread(
+                target=self._listen, name=f"front-{self.queue_name}", daemon=True
+            )
+            self._listener.start()
 
     def __next__(self) -> Any:
+        noticed = self._take_noticed()
+        if noticed is not None:
+            return noticed
         if not self.message_cache and self.outstanding_message_count >= self.prefetch:
-            self._slot_freed.wait(FULL_WAIT_SECONDS)
-            self._slot_freed.clear()
+            self._wake.wait(FULL_WAIT_SECONDS)
+            self._wake.clear()
+            noticed = self._take_noticed()
+            if noticed is not None:
+                return noticed
             if self.outstanding_message_count >= self.prefetch:
                 # Returning None lets the worker's consumer thread do its housekeeping.
                 return None
@@ -47,14 +101,66 @@ class PromptConsumer(_RedisConsumer):
         try:
             super().ack(message)
         finally:
-            self._slot_freed.set()
+            self._wake.set()
 
     def nack(self, message: Any) -> None:
         """Reject a message and wake the consumer: a slot is free."""
         try:
             super().nack(message)
         finally:
-            self._slot_freed.set()
+            self._wake.set()
+
+    def close(self) -> None:
+        """Stop listening (within ``LISTEN_SECONDS``), then close as Dramatiq's does."""
+        self._closed.set()
+        super().close()
+
+    def _take_noticed(self) -> MessageProxy | None:
+        """Take a noticed message off the queue if a spare slot is free; else ``None``."""
+        while self._noticed:
+            if self.outstanding_message_count >= self.prefetch + SPARE_THREADS:
+                # No spare slot: the message waits at the head for the next free one.
+                self._noticed.clear()
+                return None
+            data = self._fetch_noticed(self._noticed.popleft())
+            if data is not None:
+                message = Message.decode(data)
+                self.queued_message_ids.add(message.message_id)
+                return MessageProxy(message)
+        return None
+
+    def _fetch_noticed(self, redis_message_id: str) -> bytes | None:
+        broker = self.broker
+        queue = f"{broker.namespace}:{self.queue_name}"
+        acks = f"{broker.namespace}:__acks__.{broker.broker_id}.{self.queue_name}"
+        data: bytes | None = broker.client.eval(
+            _FETCH_NOTICED, 3, queue, acks, f"{queue}.msgs", redis_message_id
+        )
+        return data
+
+    def _listen(self) -> None:
+        """Hear the messages moved to the head of the queue until the consumer closes."""
+        channel = front_channel(self.broker.namespace, self.queue_name)
+        while not self._closed.is_set():
+            pubsub = self.broker.client.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(channel)
+                while not self._closed.is_set():
+                    notice = pubsub.get_message(timeout=LISTEN_SECONDS)
+                    if notice and notice["type"] == "message":
+                        self._noticed.append(notice["data"].decode())
+                        self._wake.set()
+            except Exception as ex:
+                # Best effort: without notices a high-ranked message waits for a slot.
+                logger.warning(
+                    "listening on %s failed (%s); trying again in %s s",
+                    channel,
+                    ex,
+                    RELISTEN_SECONDS,
+                )
+                self._closed.wait(RELISTEN_SECONDS)
+            finally:
+                pubsub.close()
 
 
 class PromptRedisBroker(RedisBroker):

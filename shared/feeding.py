@@ -33,6 +33,7 @@ from dramatiq.brokers.redis import RedisBroker
 from peewee import fn
 
 from shared import hotpath
+from shared.consumer import front_channel
 from shared.db import database, is_postgres
 from shared.models import StageRun, Status, Task, TaskItem, utcnow
 from shared.pipeline import STAGE_NAMES, get_stage, item_message
@@ -316,20 +317,30 @@ def to_front(broker: dramatiq.Broker, message: dramatiq.Message[Any]) -> None:
     A queue is first in, first out; a high-priority item must not wait behind the
     messages fed before it. Dramatiq's Redis broker appends (RPUSH) and consumers take
     from the head (LPOP): the message is taken out and pushed at the head in one
-    transaction. Other brokers (local mode) keep it where it is.
+    transaction, and announced on the queue's front channel, so that a worker's spare
+    thread takes it at once. Other brokers (local mode) keep it where it is.
     """
     if not isinstance(broker, RedisBroker):
         return
     message_id = message.options.get("redis_message_id")
     if not message_id:
         return
-    # Atomic in Redis; a message a consumer took meanwhile is not pushed again.
-    broker.client.eval(_TO_FRONT, 1, f"{broker.namespace}:{message.queue_name}", message_id)
+    # Atomic in Redis; a message a consumer took meanwhile is not pushed again. Workers
+    # hear the move and one takes the message into a spare thread (shared.consumer).
+    queue = message.queue_name
+    broker.client.eval(
+        _TO_FRONT,
+        2,
+        f"{broker.namespace}:{queue}",
+        front_channel(broker.namespace, queue),
+        message_id,
+    )
 
 
 _TO_FRONT = """
 if redis.call("lrem", KEYS[1], 1, ARGV[1]) > 0 then
     redis.call("lpush", KEYS[1], ARGV[1])
+    redis.call("publish", KEYS[2], ARGV[1])
 end
 """
 

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.consumer import SPARE_THREADS
 from shared.settings import Settings
 
 #: Service → (queue it consumes, module declaring its actors).
@@ -80,7 +81,8 @@ def worker_command(
         "--processes",
         str(processes or settings.worker_count(queue)),
         "--threads",
-        str(threads or settings.worker_threads),
+        # One more thread than the prefetch: the spare one runs high-ranked messages.
+        str((threads or settings.worker_threads) + SPARE_THREADS),
         # Kubernetes gives 30 s of grace: finish in-flight work well within it.
         "--worker-shutdown-timeout",
         "25000",
@@ -93,7 +95,8 @@ def worker_command(
     # Dramatiq prefetches twice its threads; messages held in a worker cannot be
     # overtaken by a high-priority item at the head of the queue: hold one per thread.
     # The consumer fetches as soon as a thread acknowledges (shared.consumer), so a
-    # thread waits one Redis round trip for its next message, not a poll interval.
+    # thread waits one Redis round trip for its next message, not a poll interval; a
+    # message moved to the head of the queue is taken at once into the spare thread.
     env["dramatiq_queue_prefetch"] = str(threads or settings.worker_threads)
     # Dramatiq's own variable names, lower-case as it reads them.
     port = metrics_port or int(os.environ.get("dramatiq_prom_port", DEFAULT_METRICS_PORT))  # noqa: SIM112

@@ -23,7 +23,9 @@ def test_a_worker_command_runs_dramatiq_with_the_setup_callable_on_its_queue() -
     ]
     assert command.argv[command.argv.index("--queues") + 1] == "parsing"
     assert command.argv[command.argv.index("--processes") + 1] == "5"
-    assert command.argv[command.argv.index("--threads") + 1] == "2"
+    # Two threads for the prefetched messages, one spare for a message moved to the head
+    assert command.argv[command.argv.index("--threads") + 1] == "3"
+    assert command.env["dramatiq_queue_prefetch"] == "2"
     assert command.env["dramatiq_worker_timeout"] == "50"
     assert command.env["dramatiq_prom_port"] == "9191"
     assert command.env["dramatiq_prom_db"] == command.env["PROMETHEUS_MULTIPROC_DIR"]
