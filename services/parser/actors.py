@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 import dramatiq
+from dramatiq.middleware import Middleware
 
-from services.parser.extract import extract_article
+from services.parser.extract import extract_article, warm_up
 from services.parser.feeds import InvalidFeed, read_feed
 from services.parser.fetch import FEED, fetch_page
 from shared import feeds, store
@@ -19,6 +20,18 @@ from shared.tasks import TaskService
 from shared.urgency import GATE, yield_to_urgent
 
 log = logging.getLogger(__name__)
+
+
+class ParserWarmUp(Middleware):
+    """Warm the extractors up in each worker process before it takes a message."""
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        """Extract the built-in page once (see :func:`extract.warm_up`)."""
+        try:
+            warm_up()
+        except Exception:
+            # Only the first page would be slower: the worker starts all the same.
+            log.warning("parser: warming the extractors up failed", exc_info=True)
 
 
 @stage_actor(PARSE)
@@ -88,3 +101,6 @@ def poll_feed(feed_id: int) -> None:
         permanent = isinstance(ex, FetchRejected) and not isinstance(ex, InvalidFeed)
         outcome = feeds.record_failure(feed_id, str(ex), permanent=permanent)
     log.info("feed %s polled: %s", feed_id, outcome)
+
+
+dramatiq.get_broker().add_middleware(ParserWarmUp())

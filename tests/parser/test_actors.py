@@ -6,10 +6,12 @@ import logging
 from collections.abc import Iterator
 
 import dramatiq
+import py3langid.langid
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
 from services.parser import actors
+from services.parser.extract import warm_up
 from shared.broker import build_broker
 from shared.models import Content, Link, TaskItem
 from shared.pipeline import PARSE, actor_options
@@ -79,3 +81,27 @@ def test_a_missing_page_fails_the_item_at_once_with_the_reason(
     assert item.status == "failed"
     assert "HTTP 404 Not Found: the page does not exist" in (item.error or "")
     assert site.hits == ["/gone"]
+
+
+def test_a_parser_worker_loads_the_language_model_before_it_takes_a_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a process that has not loaded the language model yet (0.4 s on first use)
+    monkeypatch.setattr(py3langid.langid, "IDENTIFIER", None)
+    stub = StubBroker(middleware=[actors.ParserWarmUp()])
+
+    # When a worker with the parser's warm-up starts
+    worker = dramatiq.Worker(stub, worker_timeout=20, worker_threads=1)
+    worker.start()
+    worker.stop()
+    stub.close()
+
+    # Then the model is loaded: the first page without a declared language is not slower
+    assert py3langid.langid.IDENTIFIER is not None
+
+
+def test_the_warm_up_page_is_a_whole_article_whose_language_is_detected() -> None:
+    article = warm_up()
+    assert article.title == "Warming up the parser"
+    assert article.language == "en"
+    assert article.word_count > 80
