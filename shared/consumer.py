@@ -73,27 +73,24 @@ class PromptConsumer(_RedisConsumer):
         self._wake = threading.Event()
         self._noticed: collections.deque[str] = collections.deque()
         self._closed = threading.Event()
-        self._listener: threading.Thread | None = None
         if not self.queue_name.endswith(".DQ"):
             # A delay queue's messages are only moved, never run here: nothing to hear.
-            self._listener = threading.Thread(
+            listener = threading.Thread(
                 target=self._listen, name=f"front-{self.queue_name}", daemon=True
             )
-            self._listener.start()
+            listener.start()
 
     def __next__(self) -> Any:
+        full = not self.message_cache and self.outstanding_message_count >= self.prefetch
+        if full and not self._noticed:
+            self._wake.wait(FULL_WAIT_SECONDS)
+            self._wake.clear()
         noticed = self._take_noticed()
         if noticed is not None:
             return noticed
-        if not self.message_cache and self.outstanding_message_count >= self.prefetch:
-            self._wake.wait(FULL_WAIT_SECONDS)
-            self._wake.clear()
-            noticed = self._take_noticed()
-            if noticed is not None:
-                return noticed
-            if self.outstanding_message_count >= self.prefetch:
-                # Returning None lets the worker's consumer thread do its housekeeping.
-                return None
+        if full and self.outstanding_message_count >= self.prefetch:
+            # Returning None lets the worker's consumer thread do its housekeeping.
+            return None
         return super().__next__()
 
     def ack(self, message: Any) -> None:
