@@ -14,6 +14,7 @@ from shared import feeds, store
 from shared.errors import FetchError, FetchRejected, RateLimited
 from shared.feeding import FeedLimits
 from shared.feeds import POLL_ACTOR, POLL_QUEUE, POLL_TIME_LIMIT_MS
+from shared.middleware.registry import FETCH_GUARD, describe_worker
 from shared.pipeline import PARSE, stage_actor
 from shared.settings import get_settings
 from shared.tasks import TaskService
@@ -32,6 +33,14 @@ class ParserWarmUp(Middleware):
         except Exception:
             # Only the first page would be slower: the worker starts all the same.
             log.warning("parser: warming the extractors up failed", exc_info=True)
+
+
+class FetchGuardReport(Middleware):
+    """Report the fetch guard each parser process applies, for ``kbm doctor``."""
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        """Put this process's fetch settings into its worker registry entry."""
+        describe_worker(broker, FETCH_GUARD, get_settings().fetch_guard())
 
 
 @stage_actor(PARSE)
@@ -104,3 +113,4 @@ def poll_feed(feed_id: int) -> None:
 
 
 dramatiq.get_broker().add_middleware(ParserWarmUp())
+dramatiq.get_broker().add_middleware(FetchGuardReport())

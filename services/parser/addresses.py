@@ -4,6 +4,10 @@ Every host of every request is turned into IP addresses here (literal, numeric f
 such as ``2130706433`` or ``0x7f.1``, or DNS) and every address is judged. The judgement
 looks through the IPv6 forms that carry an IPv4 address (IPv4-mapped, 6to4, NAT64), so
 ``::ffff:127.0.0.1`` is loopback. The transport then connects only to those addresses.
+
+``FETCH_ALLOW_PRIVATE`` lets private addresses through, never link-local ones nor cloud
+metadata services, by address or by name (:data:`ALWAYS_REFUSED`,
+:data:`CLOUD_METADATA_HOSTS`): on a cloud VM they hand out its credentials.
 """
 
 from __future__ import annotations
@@ -20,16 +24,27 @@ Resolver = Callable[[str, int], list[IPAddress]]
 
 #: Instance metadata services: credentials live there. Refused even when private
 #: addresses are allowed, because a developer's laptop may run on a cloud VM too.
+#: The link-local ones are refused with all of 169.254.0.0/16 and fe80::/10 as well.
 CLOUD_METADATA: frozenset[IPAddress] = frozenset(
     ipaddress.ip_address(address)
     for address in (
-        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean, Oracle
         "169.254.170.2",  # AWS ECS task credentials
         "100.100.100.200",  # Alibaba Cloud
-        "192.0.0.192",  # Oracle Cloud
-        "fd00:ec2::254",  # AWS over IPv6
+        "192.0.0.192",  # Oracle Cloud (legacy address)
+        "fd00:ec2::254",  # AWS over IPv6 (Nitro instances)
     )
 )
+#: Host names the clouds document for their metadata services, refused before DNS is
+#: asked whatever they resolve to: GCP's ``metadata.google.internal`` and its short
+#: form ``metadata`` (found through the VM's search domain), and AWS's
+#: ``instance-data`` / ``instance-data.ec2.internal``. Azure, Alibaba and Oracle
+#: document addresses only (in :data:`CLOUD_METADATA`).
+CLOUD_METADATA_HOSTS = frozenset(
+    {"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"}
+)
+#: Reasons from :func:`refusal` that hold even when private addresses are allowed.
+ALWAYS_REFUSED = frozenset({"cloud metadata", "link-local"})
 
 # Ranges that ``is_global`` lets through on some Python versions (CPython issue 113171)
 # or that route to the inside of a network anyway; the list follows requests-hardened.
@@ -72,9 +87,10 @@ def refusal(address: IPAddress) -> str | None:
     if address in CLOUD_METADATA:
         return "cloud metadata"
     checks = (
+        # First of the rest: a link-local address is refused whatever else it is.
+        ("link-local", address.is_link_local),
         ("unspecified", address.is_unspecified),
         ("loopback", address.is_loopback),
-        ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
         ("private", address.is_private),
         ("reserved", address.is_reserved),
@@ -167,8 +183,12 @@ def checked_addresses(
     Raise :class:`BlockedAddress` when any address is not public (one bad answer is
     enough: a name that mixes public and internal addresses is an attack or a
     mistake), :class:`UnknownHost` when the name does not exist, and
-    :class:`ResolutionFailed` when DNS fails for now.
+    :class:`ResolutionFailed` when DNS fails for now. ``allow_private`` lets private
+    addresses through, never the :data:`ALWAYS_REFUSED` ones nor the names in
+    :data:`CLOUD_METADATA_HOSTS`.
     """
+    if host.strip("[]").rstrip(".").lower() in CLOUD_METADATA_HOSTS:
+        raise BlockedAddress(f"host {host} is a cloud metadata service, which is never fetched")
     literal = literal_address(host)
     if literal is not None:
         addresses = [literal]
@@ -185,7 +205,7 @@ def checked_addresses(
             raise UnknownHost(f"host {host} has no address")
     for address in addresses:
         reason = refusal(address)
-        if reason == "cloud metadata" or (reason and not allow_private):
+        if reason in ALWAYS_REFUSED or (reason and not allow_private):
             raise BlockedAddress(
                 f"host {host} resolves to {address} ({reason}), which is not a public address"
             )

@@ -4,8 +4,10 @@ Every request goes through the guarded client of :mod:`services.parser.transport
 which connects only to checked public addresses. Redirects are followed here, by hand,
 so that each hop is checked again; a loop or a sixth redirect ends the fetch. Failures
 that may pass later raise :class:`FetchError` (or :class:`RateLimited` for a 429 with
-``Retry-After``); failures that never will raise :class:`FetchRejected`. Every message
-names the URL and the reason in words a user understands.
+``Retry-After``); failures that never will raise :class:`FetchRejected`, such as a
+redirect to a URL the parser cannot fetch (``javascript:``, ``data:``, a malformed
+one). Every message names the URL (without its ``user:password@``) and the reason in
+words a user understands.
 
 What a fetch accepts is an :class:`Accepted`: :data:`HTML` for articles, :data:`FEED`
 for RSS and Atom feeds, which may also be asked conditionally (ETag, Last-Modified).
@@ -20,7 +22,6 @@ import email.utils
 import re
 import ssl
 import time
-from urllib.parse import urljoin
 
 import httpx
 
@@ -33,7 +34,12 @@ from services.parser.addresses import (
 )
 from services.parser.body import ACCEPT_ENCODING, read_body
 from services.parser.charsets import SNIFF_BYTES, codec_name, decode_html
-from services.parser.transport import guarded_client
+from services.parser.transport import (
+    guarded_client,
+    redirect_target,
+    url_problem,
+    without_userinfo,
+)
 from shared.errors import FetchError, FetchRejected, RateLimited
 from shared.settings import Settings
 
@@ -134,12 +140,14 @@ def fetch_page(
                 return dataclasses.replace(answer, url=url)
             if answer in visited:
                 raise FetchRejected(
-                    f"GET {url} redirects in a loop: {current} leads back to {answer}"
+                    f"GET {without_userinfo(url)} redirects in a loop: "
+                    f"{without_userinfo(current)} leads back to {without_userinfo(answer)}"
                 )
             visited.add(answer)
             current = answer
         raise FetchRejected(
-            f"GET {url} redirected more than {MAX_REDIRECTS} times (last to {current})"
+            f"GET {without_userinfo(url)} redirected more than {MAX_REDIRECTS} times "
+            f"(last to {without_userinfo(current)})"
         )
 
 
@@ -149,20 +157,16 @@ def check_url(url: str, *, allow_private: bool) -> None:
     Host names are checked when connecting (see :mod:`services.parser.transport`);
     addresses spelled in the URL are refused here already, whatever the client.
     """
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as ex:
-        raise FetchRejected(f"GET {url} refused: malformed URL ({ex})") from ex
-    if parsed.scheme not in ("http", "https"):
-        raise FetchRejected(f"GET {url} refused: scheme {parsed.scheme!r} is not http or https")
-    if not parsed.host:
-        raise FetchRejected(f"GET {url} refused: the URL has no host")
+    problem = url_problem(url)
+    if problem is not None:
+        raise FetchRejected(f"GET {without_userinfo(url)} refused: {problem}")
+    parsed = httpx.URL(url)
     try:
         if literal_address(parsed.host) is not None:
             port = parsed.port or (443 if parsed.scheme == "https" else 80)
             checked_addresses(parsed.host, port, allow_private=allow_private)
     except FetchRejected as ex:
-        raise type(ex)(f"GET {url} refused: {ex}") from ex
+        raise type(ex)(f"GET {without_userinfo(url)} refused: {ex}") from ex
 
 
 def _get(
@@ -174,9 +178,10 @@ def _get(
     extra_headers: dict[str, str],
 ) -> FetchedPage | str:
     """Send one GET; return the page, or the next URL when the answer is a redirect."""
+    shown = without_userinfo(url)  # what messages name: never a password
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise FetchError(f"GET {url} ran out of time: the fetch deadline passed during redirects")
+        raise FetchError(f"GET {shown} ran out of time: the fetch deadline passed during redirects")
     timeout = httpx.Timeout(
         connect=min(settings.fetch_connect_timeout, remaining),
         read=min(settings.fetch_read_timeout, remaining),
@@ -201,40 +206,46 @@ def _get(
             }
             if response.status_code == 304 and extra_headers:
                 return FetchedPage(url, url, 304, "", "", **validators)
-            _check_status(url, response)
-            media_type = _media_type(url, response, accepted)
+            _check_status(shown, response)
+            media_type = _media_type(shown, response, accepted)
             body = read_body(
-                response, url=url, max_bytes=settings.fetch_max_bytes, deadline=deadline
+                response, url=shown, max_bytes=settings.fetch_max_bytes, deadline=deadline
             )
             charset = response.charset_encoding
             return FetchedPage(
                 url=url,
                 final_url=url,
                 status_code=response.status_code,
-                content_type=media_type or _sniff(url, body, accepted),
-                html=_decode(url, body, charset, accepted),
+                content_type=media_type or _sniff(shown, body, accepted),
+                html=_decode(shown, body, charset, accepted),
                 raw=body,
                 **validators,
             )
     except BlockedAddress as ex:
-        raise BlockedAddress(f"GET {url} refused: {ex}") from ex
+        raise BlockedAddress(f"GET {shown} refused: {ex}") from ex
     except (UnknownHost, ResolutionFailed) as ex:
-        raise type(ex)(f"GET {url} failed: {ex}") from ex
+        raise type(ex)(f"GET {shown} failed: {ex}") from ex
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as ex:
+        # What httpx cannot parse or speak never will be. The guarded client refuses
+        # such redirects before httpx reads them, naming both URLs; other clients land here.
+        raise FetchRejected(
+            f"GET {shown} refused: httpx cannot fetch it ({type(ex).__name__}: {ex})"
+        ) from ex
     except httpx.ConnectError as ex:
         reason = _certificate_error(ex)
         if reason:
             # A certificate that does not match or is not trusted will not fix itself.
             raise FetchRejected(
-                f"GET {url} refused: the site's TLS certificate is not valid ({reason})"
+                f"GET {shown} refused: the site's TLS certificate is not valid ({reason})"
             ) from ex
-        raise FetchError(f"GET {url} failed: {type(ex).__name__}: {ex}") from ex
+        raise FetchError(f"GET {shown} failed: {type(ex).__name__}: {ex}") from ex
     except httpx.TimeoutException as ex:
         raise FetchError(
-            f"GET {url} timed out ({type(ex).__name__}; connect "
+            f"GET {shown} timed out ({type(ex).__name__}; connect "
             f"{timeout.connect} s, read {timeout.read} s)"
         ) from ex
     except httpx.HTTPError as ex:
-        raise FetchError(f"GET {url} failed: {type(ex).__name__}: {ex}") from ex
+        raise FetchError(f"GET {shown} failed: {type(ex).__name__}: {ex}") from ex
 
 
 def _certificate_error(error: BaseException) -> str | None:
@@ -250,12 +261,14 @@ def _certificate_error(error: BaseException) -> str | None:
 
 
 def _location(url: str, response: httpx.Response) -> str:
+    """Return where a redirect leads; refuse one without a target or to an unfetchable URL."""
     location = response.headers.get("Location", "").strip()
     if not location:
         raise FetchRejected(
-            f"GET {url} answered HTTP {response.status_code} without saying where to go"
+            f"GET {without_userinfo(url)} answered HTTP {response.status_code} "
+            "without saying where to go"
         )
-    return urljoin(url, location)
+    return redirect_target(url, location)
 
 
 def _check_status(url: str, response: httpx.Response) -> None:

@@ -10,13 +10,19 @@ requests-hardened (maintained, where advocate is dead) pins the resolved address
 same way, but for requests/urllib3, a second HTTP stack beside httpx; it judges only
 the first DNS answer and leaves body caps, content types and deadlines to the caller.
 httpcore's network-backend hook gives the same guarantee on the client we already use.
+
+httpx reads the ``Location`` of every redirect, even one it is told not to follow, and
+fails on a target such as ``javascript:`` with errors that name no URL. The client
+therefore refuses such a redirect first (:func:`redirect_target`), naming both URLs.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import ssl
 from collections.abc import Iterable
+from urllib.parse import urljoin, urlsplit
 
 import httpcore
 import httpx
@@ -27,6 +33,59 @@ from shared.errors import FetchRejected
 # A host with many addresses could otherwise make one fetch try each for the full
 # connect timeout.
 MAX_ADDRESSES_TRIED = 3
+#: The only schemes the parser fetches, and so the only redirects it follows.
+SCHEMES = frozenset({"http", "https"})
+# The authority's "user:password@" (up to its last "@"), backslashes read as browsers do.
+_USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]{2})[^/\\?#]*@")
+
+
+def without_userinfo(url: str) -> str:
+    """Return ``url`` without its ``user:password@`` part, for error messages."""
+    return _USERINFO.sub(r"\1", url, count=1)
+
+
+def url_problem(url: str) -> str | None:
+    """Return why the parser cannot fetch ``url`` (its scheme, no host...), or None."""
+    try:
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in SCHEMES:
+            return f"scheme {scheme!r} is not http or https"
+        parsed = httpx.URL(url)
+        host, port = parsed.host, parsed.port  # decoding an IDNA host may fail
+    except (httpx.InvalidURL, ValueError) as ex:
+        return f"malformed URL ({ex})"
+    if not host:
+        return "the URL has no host"
+    if port is not None and not 0 < port < 65536:
+        return f"port {port} is not a TCP port"
+    return None
+
+
+def redirect_target(url: str, location: str) -> str:
+    """Return the URL a redirect from ``url`` to ``location`` leads to.
+
+    Raise :class:`FetchRejected` naming both when the parser cannot follow it.
+    """
+    try:
+        # An absolute location is judged as written, as httpx parses it: "http:page"
+        # has no host, whatever urljoin would make of it.
+        target = location if urlsplit(location).scheme else urljoin(url, location)
+        problem = url_problem(target)
+    except ValueError as ex:  # a malformed location, e.g. "http://[::1"
+        target, problem = location, f"malformed URL ({ex})"
+    if problem is not None:
+        raise FetchRejected(
+            f"GET {without_userinfo(target)} refused: {problem} "
+            f"(redirected from {without_userinfo(url)})"
+        )
+    return target
+
+
+def refuse_unfollowable_redirect(response: httpx.Response) -> None:
+    """Refuse a redirect the parser cannot follow before httpx parses its Location."""
+    location = response.headers.get("Location", "").strip()
+    if response.has_redirect_location and location:
+        redirect_target(str(response.request.url), location)
 
 
 class GuardedBackend(httpcore.NetworkBackend):
@@ -125,9 +184,15 @@ def guarded_client(
 ) -> httpx.Client:
     """Return an HTTP client that can only reach public addresses, and ignores proxies.
 
-    ``allow_private`` lifts the address check (tests and local use); cloud metadata
-    addresses stay refused.
+    ``allow_private`` lifts the address check for private addresses (tests and local
+    use); link-local addresses and cloud metadata services stay refused. A redirect
+    to a URL the parser cannot fetch is refused by :func:`redirect_target`.
     """
     guard = backend or GuardedBackend(allow_private=allow_private, resolver=resolver)
     # trust_env=False: HTTP(S)_PROXY, ALL_PROXY and .netrc must not change where we connect.
-    return httpx.Client(transport=GuardedTransport(guard), trust_env=False, follow_redirects=False)
+    return httpx.Client(
+        transport=GuardedTransport(guard),
+        trust_env=False,
+        follow_redirects=False,
+        event_hooks={"response": [refuse_unfollowable_redirect]},
+    )

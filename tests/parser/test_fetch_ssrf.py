@@ -21,7 +21,7 @@ import pytest
 from services.parser import transport
 from services.parser.addresses import BlockedAddress, system_resolver
 from services.parser.fetch import fetch_page
-from services.parser.transport import GuardedBackend, guarded_client
+from services.parser.transport import GuardedBackend, guarded_client, without_userinfo
 from shared.errors import FetchRejected
 from shared.settings import Settings
 from tests.parser.conftest import PUBLIC_ADDRESS, FakeDNS, LoopbackNetwork, LoopbackSite
@@ -102,7 +102,8 @@ def test_an_internal_address_in_any_spelling_is_refused_before_any_request(
     with guarded(network, make_dns()) as client, pytest.raises(FetchRejected) as caught:
         fetch_page(url, guarded_settings(), client=client)
 
-    assert str(caught.value).startswith(f"GET {url} refused: ")
+    # Messages name the URL without its user:password@ (the one spelling that has one).
+    assert str(caught.value).startswith(f"GET {without_userinfo(url)} refused: ")
     assert canary.hits == []
     assert network.connections == []
 
