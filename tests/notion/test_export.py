@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from services.notion.export import export_knowledge_base
 from shared import store
 from shared.broker import build_broker
 from shared.settings import Settings
 from shared.tasks import TaskService
+from tests.notion.commonmark import active_html, html, links, split_front_matter
 
 
 @pytest.fixture()
@@ -57,3 +59,52 @@ def test_an_export_holds_every_link_as_json_and_the_enriched_ones_as_markdown(
     (markdown,) = (report.folder / "markdown").glob("*.md")
     assert "Lighthouses guide ships." in markdown.read_text()
     assert list(report.folder.glob(".*")) == []  # no temporary file left behind
+
+
+def test_the_exports_markdown_of_a_hostile_page_holds_no_html_or_active_links(
+    tasks: TaskService, tmp_path: Path
+) -> None:
+    # Given a page and an enrichment whose text is made to run in a reader's browser
+    (link,) = tasks.create_links(["https://example.com/hostile"])
+    hostile = "<img src=x onerror=alert(1)> [x](javascript:alert(1)) <javascript:alert(1)>"
+    store.save_content(
+        link.id,
+        final_url=link.url,
+        title=hostile,
+        text=f"{hostile}\n[x]: javascript:alert(1)\n[x]",
+        authors=[hostile],
+        published_at=None,
+        language="en",
+        top_image=None,
+        word_count=9,
+        content_hash="h-hostile",
+        blocks=[
+            {"type": "heading", "level": 1, "text": hostile},
+            {"type": "paragraph", "text": "![x](javascript:alert(1))"},
+            {"type": "list_item", "ordered": False, "text": hostile},
+            {"type": "quote", "text": hostile},
+            {"type": "code", "text": "```\n<img src=x onerror=alert(1)>\n```"},
+        ],
+    )
+    store.save_enrichment(
+        link.id,
+        tags=[hostile],
+        summary=hostile,
+        category=hostile,
+        sentiment="neutral",
+        sentiment_score=0.0,
+        language="en",
+        provider="local",
+        model="local",
+    )
+
+    # When the recurring job exports the knowledge base
+    report = export_knowledge_base(tmp_path, "20261202T0330Z")
+
+    # Then its Markdown file renders to text and the page's link only
+    (markdown,) = (report.folder / "markdown").glob("*.md")
+    header, body = split_front_matter(markdown.read_text(encoding="utf-8"))
+    assert active_html(body) == []
+    assert links(body) == [link.url]
+    assert "<img" not in html(body)
+    assert yaml.safe_load(header)["title"] == hostile

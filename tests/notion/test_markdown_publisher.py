@@ -3,18 +3,23 @@ from __future__ import annotations
 import datetime
 import os
 import stat
+import string
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.notion.publishers import Publication, PublishDocument
 from services.notion.publishers import markdown as markdown_module
-from services.notion.publishers.markdown import MarkdownPublisher, slugify
+from services.notion.publishers.markdown import MarkdownPublisher, render_blocks, slugify
 from shared.blocks import Block
 from shared.errors import PublishError, RetryableError
+from tests.notion.commonmark import active_html, html, links, shown_blocks, split_front_matter
+from tests.notion.documents import long_document
 
 
 def make_document(**changes: Any) -> PublishDocument:
@@ -98,7 +103,8 @@ def test_tricky_titles_round_trip_through_the_front_matter(tmp_path: Path, title
 
     front, body = split_file(Path(publication.path or ""))
     assert front["title"] == title
-    assert f"# {' '.join(title.split())}\n" in body
+    heading = next(line for line in body.splitlines() if line.startswith("# "))
+    assert shown_blocks(heading) == [" ".join(title.split())]
 
 
 def test_multiline_summary_and_unusual_values_round_trip(tmp_path: Path) -> None:
@@ -121,7 +127,7 @@ def test_multiline_summary_and_unusual_values_round_trip(tmp_path: Path) -> None
     assert front["language"] is None
     assert front["sentiment"] == "negative"
     assert front["sentiment_score"] == -0.25
-    assert "> First line: with a colon.\n> ---\n" in body
+    assert "> First line: with a colon.\n> \\---\n" in body
     assert "\n>\n> After a blank." in body
 
 
@@ -139,6 +145,7 @@ def test_body_has_the_title_summary_and_every_paragraph_in_order(tmp_path: Path)
     _, body = split_file(Path(publication.path or ""))
     assert body == (
         "\n# How Queues Work\n\n"
+        "Source: <https://example.com/articles/kb?id=1&lang=en>\n\n"
         "> Queues decouple producers from consumers.\n\n"
         "First paragraph of the article.\n\n"
         "Second paragraph, with detail.\n\n"
@@ -150,8 +157,9 @@ def test_an_empty_summary_leaves_out_the_quote_block(tmp_path: Path) -> None:
     publication = MarkdownPublisher(tmp_path).publish(make_document(summary="  "), None)
 
     _, body = split_file(Path(publication.path or ""))
-    assert ">" not in body
-    assert body.startswith("\n# How Queues Work\n\nFirst paragraph")
+    assert not [line for line in body.splitlines() if line.startswith(">")]
+    assert body.startswith("\n# How Queues Work\n\nSource: <https://example.com/")
+    assert "\n\nFirst paragraph" in body
 
 
 def test_publication_names_the_absolute_file_and_a_stable_page_id(
@@ -367,6 +375,7 @@ def test_the_body_has_the_structure_of_the_notion_page(tmp_path: Path) -> None:
     _, body = split_file(Path(publication.path or ""))
     assert body == (
         "\n# How Queues Work\n\n"
+        "Source: <https://example.com/articles/kb?id=1&lang=en>\n\n"
         "> Queues decouple producers from consumers.\n\n"
         "## Background\n\n"
         "Why queues matter.\n\n"
@@ -382,11 +391,12 @@ def test_the_body_has_the_structure_of_the_notion_page(tmp_path: Path) -> None:
     ("text", "written"),
     [
         ("# not a heading", "\\# not a heading"),
-        ("> not a quote", "\\> not a quote"),
+        ("> not a quote", "&gt; not a quote"),
         ("- not a list", "\\- not a list"),
         ("1. not a list", "1\\. not a list"),
         ("---", "\\---"),
-        ("```not code", "\\```not code"),
+        ("```not code", "\\`\\`\\`not code"),
+        ("a_b *c* [d](e) <f> & g", "a_b \\*c\\* \\[d\\](e) &lt;f&gt; &amp; g"),
         ("#hashtag and -5 degrees", "#hashtag and -5 degrees"),
     ],
 )
@@ -406,3 +416,217 @@ def test_code_holding_backticks_gets_a_longer_fence(tmp_path: Path) -> None:
     _, body = split_file(Path(MarkdownPublisher(tmp_path).publish(document, None).path or ""))
 
     assert body.endswith("\n\n````\nx = '```'\n````\n")
+
+
+#: Page and LLM text made to run in a reader's browser, in every form Markdown knows.
+HOSTILE_TEXTS = [
+    "<img src=x onerror=alert(1)>",
+    "[x](javascript:alert(1))",
+    "![x](javascript:alert(1))",
+    "<javascript:alert(1)>",
+    "[x]: javascript:alert(1)\n[x] and [y][x]",
+    "<script>alert(1)</script> and <a href='javascript:alert(1)'>a link</a>",
+    "<div>\n<img src=x onerror=alert(1)>\n</div>",
+    "| a | <img src=x onerror=alert(1)> |\n|---|---|\n| [x](javascript:alert(1)) | b |",
+]
+HOSTILE_TITLE = "<img src=x onerror=alert(1)> [x](javascript:alert(1))"
+HOSTILE_CODE = "```\n<img src=x onerror=alert(1)>\n```\n[x](javascript:alert(1))"
+
+
+def hostile_blocks() -> list[Block]:
+    blocks: list[Block] = []
+    for level, text in enumerate(HOSTILE_TEXTS[:3], start=1):
+        blocks.append({"type": "heading", "level": level, "text": text})
+    blocks += [{"type": "paragraph", "text": text} for text in HOSTILE_TEXTS]
+    blocks += [{"type": "list_item", "ordered": False, "text": text} for text in HOSTILE_TEXTS]
+    blocks += [{"type": "list_item", "ordered": True, "text": text} for text in HOSTILE_TEXTS]
+    blocks += [{"type": "quote", "text": text} for text in HOSTILE_TEXTS]
+    blocks.append({"type": "code", "text": HOSTILE_CODE})
+    return blocks
+
+
+def hostile_document(*, with_blocks: bool) -> PublishDocument:
+    return make_document(
+        title=HOSTILE_TITLE,
+        summary="\n".join(HOSTILE_TEXTS),
+        text="\n".join(HOSTILE_TEXTS),
+        blocks=hostile_blocks() if with_blocks else [],
+        tags=HOSTILE_TEXTS[:2],
+        category=HOSTILE_TEXTS[5],
+        authors=HOSTILE_TEXTS[:1],
+    )
+
+
+def published_body(tmp_path: Path, document: PublishDocument) -> str:
+    path = Path(MarkdownPublisher(tmp_path).publish(document, None).path or "")
+    return split_front_matter(path.read_text(encoding="utf-8"))[1]
+
+
+def normalised(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("with_blocks", [True, False], ids=["blocks", "plain-text"])
+def test_a_hostile_page_renders_to_markdown_without_html_or_active_links(
+    tmp_path: Path, with_blocks: bool
+) -> None:
+    document = hostile_document(with_blocks=with_blocks)
+
+    body = published_body(tmp_path, document)
+
+    rendered = html(body)
+    assert active_html(body) == []
+    assert links(body) == [document.url]
+    assert "<img" not in rendered
+    assert "<script" not in rendered
+    assert 'href="javascript:' not in rendered
+    # Every piece of hostile text is still there, shown as the text it is.
+    texts = [block["text"] for block in document.blocks] or document.text.splitlines()
+    expected = [document.title, f"Source: {document.url}", document.summary, *texts]
+    assert normalised(" ".join(shown_blocks(body))) == normalised(" ".join(expected))
+
+
+def test_page_code_is_shown_literally_in_a_fence_it_cannot_close(tmp_path: Path) -> None:
+    document = make_document(blocks=[{"type": "code", "text": HOSTILE_CODE}])
+
+    body = published_body(tmp_path, document)
+
+    assert shown_blocks(body)[-1] == HOSTILE_CODE + "\n"
+    assert "````\n" + HOSTILE_CODE + "\n````" in body
+    assert active_html(body) == []
+
+
+def test_an_ordinary_article_reads_the_same_after_rendering(tmp_path: Path) -> None:
+    paragraphs = [
+        "Message queues let a producer hand work to a consumer without waiting for it.",
+        "Redis, RabbitMQ and SQS are common brokers; each has trade-offs (latency, cost).",
+        'A worker "acks" a message once it is done: 3 retries, then the dead-letter queue.',
+        "It's 50% faster, e.g. with snake_case names, C++ or C#, and AT&T's network.",
+        "Zoë's café — naïve “quotes”, 東京 and an emoji 🚀 read the same too.",
+    ]
+    document = make_document(text="\n".join(paragraphs), summary=paragraphs[0])
+
+    body = published_body(tmp_path, document)
+
+    assert shown_blocks(body) == [
+        "How Queues Work",
+        f"Source: {document.url}",
+        paragraphs[0],
+        *paragraphs,
+    ]
+
+
+def test_a_structured_article_reads_the_same_after_rendering(tmp_path: Path) -> None:
+    document = long_document(2_000)
+
+    body = published_body(tmp_path, document)
+
+    shown = shown_blocks(body)[3:]  # after the title, the source and the summary
+    assert shown == [
+        block["text"] if block["type"] != "code" else block["text"].strip("\n") + "\n"
+        for block in document.blocks
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "href"),
+    [
+        (
+            "https://example.com/articles/kb?id=1&lang=en",
+            "https://example.com/articles/kb?id=1&lang=en",
+        ),
+        ("https://en.example.org/wiki/Queue_(data)", "https://en.example.org/wiki/Queue_(data)"),
+        ("http://example.com/a b<c>", "http://example.com/a%20b%3Cc%3E"),
+    ],
+)
+def test_the_source_url_is_a_working_link(tmp_path: Path, url: str, href: str) -> None:
+    body = published_body(tmp_path, make_document(url=url))
+
+    assert links(body) == [href]
+    assert shown_blocks(body)[1].startswith("Source: http")
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "ftp://x/y"]
+)
+def test_a_source_url_that_is_not_http_is_left_out_of_the_body(tmp_path: Path, url: str) -> None:
+    path = Path(MarkdownPublisher(tmp_path).publish(make_document(url=url), None).path or "")
+
+    front, body = split_file(path)
+
+    assert front["url"] == url
+    assert links(body) == []
+    assert "Source:" not in body
+    assert active_html(body) == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "---\nfoo: bar",
+        "...\n---\nlink_id: 1\n---",
+        "x\r---\rurl: javascript:alert(1)",
+        "x\r\n---\r\nurl: javascript:alert(1)",
+        "\u2028---\u2028url: javascript:alert(1)",
+        "'\ntitle: injected",
+        '"\nurl: "javascript:alert(1)',
+        "{url: javascript:alert(1)}",
+        "!!python/object/apply:os.system ['id']",
+        "&anchor *alias |\n  block",
+    ],
+)
+def test_front_matter_values_can_neither_add_keys_nor_end_it(tmp_path: Path, value: str) -> None:
+    document = make_document(
+        title=value, summary=value, category=value, tags=[value, "ok"], authors=[value]
+    )
+
+    path = Path(MarkdownPublisher(tmp_path).publish(document, None).path or "")
+
+    content = path.read_text(encoding="utf-8")
+    header, body = split_front_matter(content)
+    front = yaml.safe_load(header)
+    assert list(front) == [
+        "title",
+        "url",
+        "tags",
+        "category",
+        "sentiment",
+        "sentiment_score",
+        "summary",
+        "author",
+        "published",
+        "language",
+        "link_id",
+    ]
+    assert (front["title"], front["summary"], front["category"]) == (value, value, value)
+    assert (front["tags"], front["author"], front["url"]) == ([value, "ok"], [value], document.url)
+    # No reader that splits lines more eagerly (at "\r" or U+2028) sees the end either.
+    assert [line for line in header.splitlines() if line.rstrip() in ("---", "...")] == []
+    assert body.startswith("\n# ")
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["heading", "paragraph", "list_item", "quote"]),
+            st.booleans(),
+            st.text(alphabet=string.punctuation + "ab1 \n\r\t", min_size=1, max_size=40),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_any_blocks_show_their_text_and_make_no_markup(
+    specs: list[tuple[str, bool, str]],
+) -> None:
+    blocks: list[Block] = [
+        {"type": kind, "text": text, "ordered": ordered, "level": 2}  # type: ignore[typeddict-item]
+        for kind, ordered, text in specs
+    ]
+
+    markdown = "\n\n".join(render_blocks(blocks))
+
+    assert active_html(markdown) == []
+    assert links(markdown) == []
+    shown = [block["text"] for block in blocks if block["text"].strip()]
+    assert normalised(" ".join(shown_blocks(markdown))) == normalised(" ".join(shown))

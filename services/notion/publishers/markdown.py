@@ -7,7 +7,13 @@ trip. The body has the Notion page's structure: the title as a heading, the summ
 block quote, then the article's blocks (headings one level below the title, paragraphs,
 lists, quotes, code). Without blocks, each non-blank line of the text is a paragraph
 (extractors separate paragraphs with one newline, which Markdown would otherwise merge).
-Text that would read as Markdown syntax at the start of a line is escaped.
+Below the title, the page's URL is a link when it is an http(s) one.
+
+Every piece of text in the body comes from a fetched page or the LLM and is written
+through :mod:`services.notion.markdown_escape`, so it reads as text and can make no HTML,
+link or image: the file is as safe to render as the page was to fetch. The front matter
+is YAML written by ``yaml.safe_dump``, which quotes a value wherever it could end the
+front matter or start a key.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from services.notion.markdown_escape import autolink, escape_heading, escape_text, fenced_code
 from services.notion.publishers.base import Progress, Publication, PublishDocument
 from shared.blocks import Block, paragraphs_from_text
 from shared.errors import PublishError
@@ -52,14 +59,6 @@ TRANSLITERATION = str.maketrans(
 )
 
 
-#: Line starts that Markdown reads as syntax: headings, quotes, list markers, thematic
-#: breaks and setext underlines, code fences.
-_SYNTAX_START = re.compile(
-    r"^(?P<indent> {0,3})(?P<mark>#{1,6}(?=\s|$)|>|[-+*](?=\s|$)|\d{1,9}(?=[.)](?:\s|$))"
-    r"|(?:-{3,}|\*{3,}|_{3,}|={3,})\s*$|```|~~~)"
-)
-
-
 def slugify(title: str) -> str:
     """Return a title as lowercase ASCII words joined by hyphens, or "untitled"."""
     decomposed = unicodedata.normalize("NFKD", title.translate(TRANSLITERATION))
@@ -80,7 +79,7 @@ def file_name(document: PublishDocument) -> str:
 
 
 def render(document: PublishDocument) -> str:
-    """Return a document as Markdown: front matter, title, summary, then the text."""
+    """Return a document as Markdown: front matter, title, source, summary, then the text."""
     published = document.published_at
     if isinstance(published, datetime.datetime):
         # A timestamp would claim a precision the page never gave; keep the day.
@@ -99,10 +98,12 @@ def render(document: PublishDocument) -> str:
         "link_id": document.link_id,
     }
     header = yaml.safe_dump(front_matter, allow_unicode=True, sort_keys=False)
-    parts = ["---\n" + header + "---", "# " + " ".join(document.title.split())]
-    summary = "\n".join(line.rstrip() for line in document.summary.strip().splitlines())
-    if summary:
-        parts.append(_quoted(summary))
+    parts = ["---\n" + header + "---", "# " + escape_heading(document.title)]
+    source = autolink(document.url)
+    if source is not None:
+        parts.append(f"Source: {source}")
+    if document.summary.strip():
+        parts.append(_quoted(escape_text(document.summary.strip())))
     parts.extend(render_blocks(document.blocks or paragraphs_from_text(document.text)))
     return "\n\n".join(parts) + "\n"
 
@@ -120,7 +121,7 @@ def render_blocks(blocks: list[Block]) -> list[str]:
             marker_kind = "ordered" if block.get("ordered") else "bullet"
             number = number + 1 if open_list == marker_kind else 1
             marker = f"{number}. " if marker_kind == "ordered" else "- "
-            item = marker + _escaped(text.strip()).replace("\n", "\n" + " " * len(marker))
+            item = marker + escape_text(text.strip()).replace("\n", "\n" + " " * len(marker))
             if open_list == marker_kind:
                 parts[-1] += "\n" + item
             else:
@@ -131,36 +132,19 @@ def render_blocks(blocks: list[Block]) -> list[str]:
         if kind == "heading":
             # The title is the only level-1 heading: the article's headings start at 2.
             level = min(int(block.get("level", 1)) + 1, 6)
-            parts.append("#" * level + " " + " ".join(text.split()))
+            parts.append("#" * level + " " + escape_heading(text))
         elif kind == "quote":
-            parts.append(_quoted(_escaped(text.strip())))
+            parts.append(_quoted(escape_text(text.strip())))
         elif kind == "code":
-            fence = "`" * max(3, _longest_run(text, "`") + 1)
-            parts.append(f"{fence}\n{text.strip(chr(10))}\n{fence}")
+            parts.append(fenced_code(text))
         else:
-            parts.append(_escaped(text.strip()))
+            parts.append(escape_text(text.strip()))
     return parts
 
 
 def _quoted(text: str) -> str:
+    """Return Markdown lines as a block quote; a blank line stays inside it."""
     return "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
-
-
-def _escaped(text: str) -> str:
-    """Return ``text`` with a backslash before syntax that starts any of its lines."""
-    return "\n".join(_SYNTAX_START.sub(_escape_mark, line, count=1) for line in text.split("\n"))
-
-
-def _escape_mark(match: re.Match[str]) -> str:
-    mark = match["mark"]
-    # A backslash escapes punctuation only: an ordered list's is the "." after its number.
-    escaped = f"{mark}\\" if mark.isdigit() else f"\\{mark}"
-    return match["indent"] + escaped
-
-
-def _longest_run(text: str, char: str) -> int:
-    runs = re.findall(f"{re.escape(char)}+", text)
-    return max((len(run) for run in runs), default=0)
 
 
 class MarkdownPublisher:
