@@ -80,10 +80,11 @@ RUN apt-get update \
 WORKDIR /app
 COPY deploy/probe.py /app/deploy/probe.py
 # Settings for every container; the rest comes from the orchestrator (.env, ConfigMap,
-# Secret). Dramatiq's metrics folder must be writable: /tmp (a tmpfs or emptyDir).
+# Secret). Dramatiq's metrics folder must be writable: /tmp (a tmpfs or emptyDir). Worker
+# metrics listen on loopback unless the orchestrator sets WORKER_METRICS_HOST=0.0.0.0
+# for its Prometheus (docker-compose.yml and deploy/k8s do).
 ENV TZ=UTC \
     EXPORT_DIR=/app/export \
-    dramatiq_prom_host=0.0.0.0 \
     dramatiq_prom_port=9191 \
     dramatiq_prom_db=/tmp/dramatiq-prometheus
 USER 10001:10001

@@ -1,9 +1,11 @@
 """Gateway: status reads per second and their p99, and accepting a 1 000-link submission.
 
 The gateway runs under gunicorn with its production configuration
-(``services/api/gunicorn.conf.py``: ``GUNICORN_WORKERS`` sync workers, default 2) on a
-fresh database; only the per-client request budget is lifted, since the load generator
-is one client. No worker consumes: submitted tasks stay queued.
+(``services/api/gunicorn.conf.py``: ``GUNICORN_WORKERS`` processes, default 2, each an
+event loop in front of a thread pool) on a fresh database; only the per-client request
+budget is lifted, since the load generator is one client. No worker consumes: submitted
+tasks stay queued. The same reads run against the former configuration too (sync
+workers, ``--worker-class sync``), side by side.
 
 - **submission**: ``POST /api/pipeline`` with 1 000 new URLs, time to the 202 (best and
   median of ``BENCH_GATEWAY_SUBMISSIONS``, default 3); baseline: the original RQ design's
@@ -14,17 +16,22 @@ is one client. No worker consumes: submitted tasks stay queued.
   (default 8 s, at most ``BENCH_GATEWAY_REQUESTS`` = 20 000 requests), over loopback;
   baseline: a fixed-JSON WSGI app (:mod:`bench.hello_app`) under the same gunicorn
   configuration and load: what gunicorn, HTTP and the load generator cost.
+- **stalled clients**: ``BENCH_GATEWAY_STALLED`` (default 50) connections that never finish
+  their request (half stop inside the headers, half inside an announced body); then the
+  time a health check and a status read take, each at most ``STALLED_WAIT_S`` (10 s).
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import statistics
 import sys
 import threading
 import time
 import uuid
+from contextlib import ExitStack
 
 import httpx
 
@@ -44,6 +51,10 @@ LINKS = 1000
 CLIENTS = int(os.environ.get("BENCH_GATEWAY_CLIENTS", "8"))
 SECONDS = float(os.environ.get("BENCH_GATEWAY_SECONDS", "8"))
 MAX_REQUESTS = int(os.environ.get("BENCH_GATEWAY_REQUESTS", "20000"))
+STALLED = int(os.environ.get("BENCH_GATEWAY_STALLED", "50"))
+STALLED_WAIT_S = 10.0
+#: The former configuration: one request per sync worker process, the WSGI app directly.
+SYNC = {"extra_args": ["--worker-class", "sync"], "app": "services.api.app:create_app()"}
 
 
 def urls() -> list[str]:
@@ -81,6 +92,42 @@ def load(base_url: str, path: str) -> tuple[float, list[float], int]:
     return len(every) / elapsed, every, sum(errors)
 
 
+def stalled(base_url: str, status_path: str) -> tuple[float, float]:
+    """Hold ``STALLED`` unfinished requests open; return the health and status read times (s).
+
+    A read that does not answer within ``STALLED_WAIT_S`` counts as that long.
+    """
+    host, port = base_url.removeprefix("http://").split(":")
+    with ExitStack() as stack:
+        for n in range(STALLED):
+            sock = stack.enter_context(socket.create_connection((host, int(port)), timeout=5))
+            sock.sendall(
+                b"GET /api/monitoring/health HTTP/1.1\r\nHost: localhost\r\nX-Slow: "
+                if n % 2
+                else b"POST /api/pipeline HTTP/1.1\r\nHost: localhost\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{"
+            )
+        time.sleep(0.5)
+        times = []
+        with httpx.Client(base_url=base_url, timeout=STALLED_WAIT_S) as http:
+            for path in ("/api/monitoring/health", status_path):
+                started = time.perf_counter()
+                try:
+                    http.get(path).raise_for_status()
+                    times.append(time.perf_counter() - started)
+                except httpx.HTTPError:
+                    times.append(STALLED_WAIT_S)
+    return times[0], times[1]
+
+
+def _seconds(value: float) -> str:
+    return (
+        f"> {STALLED_WAIT_S:g} s (no answer)"
+        if value >= STALLED_WAIT_S
+        else f"{value * 1000:.0f} ms"
+    )
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     flush_redis()
@@ -102,19 +149,42 @@ def main() -> None:
                     rq_submit(urls())
                     rq_accept.append(time.perf_counter() - started)
                 flush_redis()
-                load(url, f"/api/tasks/history/{task_id}")  # warm-up: connections, caches
-                rate, latencies, errors = load(url, f"/api/tasks/history/{task_id}")
+                status_path = f"/api/tasks/history/{task_id}"
+                load(url, status_path)  # warm-up: connections, caches
+                rate, latencies, errors = load(url, status_path)
+                health_s, status_s = stalled(url, status_path)
+            with gateway(env, **SYNC) as url:  # type: ignore[arg-type]
+                load(url, status_path)
+                sync_rate, sync_latencies, sync_errors = load(url, status_path)
+                sync_health_s, sync_status_s = stalled(url, status_path)
             database.close_all()
-        with gateway(env, app="bench.hello_app:app") as url:
+        with gateway(env, app="bench.hello_app:asgi_app") as url:
             load(url, "/")
             base_rate, base_latencies, base_errors = load(url, "/")
     finally:
         flush_redis()
 
     best, base_best = min(accept), min(rq_accept)
+    p99, sync_p99 = percentile(latencies, 0.99), percentile(sync_latencies, 0.99)
+    table(
+        f"gateway: production configuration against the former one (sync workers), "
+        f"{os.environ.get('GUNICORN_WORKERS', '2')} processes, {CLIENTS} client threads for "
+        f"{SECONDS:g} s on loopback",
+        [
+            ("status reads/s", f"{rate:.0f}", f"{sync_rate:.0f}", f"{rate / sync_rate:.2f}", ""),
+            ("status read p99", f"{p99:.1f} ms", f"{sync_p99:.1f} ms", f"{p99 / sync_p99:.2f}",
+             "<= 20 ms, not above sync"),
+            ("errors", str(errors), str(sync_errors), "", "0"),
+            (f"health, {STALLED} stalled clients", _seconds(health_s), _seconds(sync_health_s),
+             "", "< 1 s"),
+            (f"status read, {STALLED} stalled clients", _seconds(status_s),
+             _seconds(sync_status_s), "", "< 1 s"),
+        ],
+        notes=["baseline column: gunicorn --worker-class sync with the WSGI app, same settings"],
+    )  # fmt: skip
     table(
         f"gateway: gunicorn production configuration ({os.environ.get('GUNICORN_WORKERS', '2')} "
-        f"sync workers), {CLIENTS} client threads for {SECONDS:g} s on loopback",
+        f"processes), {CLIENTS} client threads for {SECONDS:g} s on loopback",
         [
             (
                 "status reads/s (1 000-item task)",

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -264,11 +264,16 @@ def wait_for_workers(
 
 @contextlib.contextmanager
 def gateway(
-    env: dict[str, str], *, app: str | None = None, processes: int | None = None
+    env: dict[str, str],
+    *,
+    app: str | None = None,
+    processes: int | None = None,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[str]:
     """Run the gateway under gunicorn with its production configuration; yield its URL.
 
-    ``app`` serves another WSGI app with the same configuration (a baseline).
+    ``app`` serves another app with the same configuration (a baseline); ``extra_args``
+    change the configuration (another worker class, to compare).
     Per-client request budgets are lifted: the load generator is one client.
     """
     port = free_port()
@@ -282,9 +287,9 @@ def gateway(
         "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="kbm-bench-gateway-"),
     }
     settings = Settings.from_env(api_host="127.0.0.1", api_port=port)
-    argv = api_command(settings, workers=processes).argv
+    argv = api_command(settings, workers=processes).argv + list(extra_args)
     if app is not None:
-        argv[-1] = app
+        argv.append(app)
     url = f"http://127.0.0.1:{port}"
     with running(argv, env) as process:
         deadline = time.monotonic() + 30

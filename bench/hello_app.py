@@ -1,7 +1,8 @@
 """A WSGI app answering every request with a fixed JSON body: the gateway's baseline.
 
-Served by gunicorn with the gateway's own configuration, it measures what gunicorn,
-loopback HTTP and the load generator cost before the gateway does any work.
+Served by gunicorn with the gateway's own configuration (``asgi_app``: behind the same
+event loop and threads), it measures what gunicorn, loopback HTTP and the load
+generator cost before the gateway does any work.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from services.api.asgi import behind_event_loop
 
 BODY = json.dumps(
     {
@@ -32,3 +35,7 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
         "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(BODY)))]
     )
     return [BODY]
+
+
+#: The app as the gateway's configuration serves it.
+asgi_app = behind_event_loop(app, 1_048_576)

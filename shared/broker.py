@@ -28,6 +28,7 @@ from shared.middleware.retries import RetrySchedule
 from shared.middleware.tracking import ItemTracking
 from shared.middleware.urgency import UrgentFirst
 from shared.pipeline import QUEUES
+from shared.redact import install as install_redaction
 from shared.settings import Settings, get_settings, use_settings
 
 logger = logging.getLogger(__name__)
@@ -91,7 +92,10 @@ def setup(settings: Settings | None = None, **kwargs: Any) -> dramatiq.Broker:
     This is the worker commands' entry point (``dramatiq shared.broker:setup …``): it
     also points ``prometheus_client`` at Dramatiq's multiprocess folder before any module
     imports it, so the project's worker metrics are served with Dramatiq's on 9191.
+    Dramatiq calls it in each worker process and periodiq in its one process, so it
+    is where their logs start redacting URL userinfo.
     """
+    install_redaction()
     if not kwargs.get("stub"):
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", PROMETHEUS_DB)
     settings = settings or get_settings()

@@ -354,22 +354,3 @@ def feed_all(
 ) -> int:
     """Top up every stage's queue (or those named); return how many items were fed."""
     return sum(feed(broker, name, limits, clock=clock) for name in dict.fromkeys(stages))
-
-
-def waiting_and_queued(task_id: int) -> dict[str, int]:
-    """Return a task's items waiting to be fed, queued (fed, not started) and running."""
-    rows: Any = (
-        TaskItem.select(TaskItem.status, fn.COUNT(TaskItem.id))
-        .where(
-            (TaskItem.task == task_id)
-            & TaskItem.status.in_([Status.PENDING.value, Status.QUEUED.value, Status.RUNNING.value])
-        )
-        .group_by(TaskItem.status)
-        .tuples()
-    )
-    counts: dict[str, int] = dict(rows)
-    return {
-        "waiting": counts.get(Status.PENDING.value, 0),
-        "queued": counts.get(Status.QUEUED.value, 0),
-        "running": counts.get(Status.RUNNING.value, 0),
-    }

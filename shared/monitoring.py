@@ -142,6 +142,20 @@ class Monitor:
             "alive": sum(1 for worker in workers if worker["kind"] == "worker"),
         }
 
+    def worker_entries(self, queue: str) -> list[dict[str, Any]]:
+        """Return the registry entries (with ``id``) of live workers consuming ``queue``."""
+        alive = cast(
+            list[bytes],
+            self.client.zrangebyscore(
+                self._key("__heartbeats__"), self.clock() * 1000 - self.window_s * 1000, "+inf"
+            ),
+        )
+        return [
+            {"id": worker_id, **entry}
+            for worker_id, entry in sorted(self._registered(alive).items())
+            if queue in entry.get("queues", [])
+        ]
+
     def _registered(self, members: list[bytes]) -> dict[str, dict[str, Any]]:
         """Return the registry entries (see ``shared.middleware.registry``) of ``members``."""
         if not members:

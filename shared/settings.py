@@ -29,6 +29,14 @@ DEFAULT_CATEGORIES = (
     "Other",
 )
 
+#: The settings the parser's fetch guard applies: what parser workers report to the doctor.
+FETCH_GUARD_FIELDS = (
+    "fetch_allow_private",
+    "fetch_max_bytes",
+    "fetch_connect_timeout",
+    "fetch_read_timeout",
+)
+
 CommaList = Annotated[tuple[str, ...], NoDecode]
 SecondsList = Annotated[tuple[float, ...], NoDecode]
 
@@ -58,6 +66,11 @@ class Settings(BaseSettings):
     api_url: str = "http://127.0.0.1:5000"
     api_max_body_bytes: int = Field(1_048_576, ge=1024)
     api_max_urls: int = Field(1000, ge=1)
+    #: Host names the gateway answers to besides loopback ones (comma-separated); without
+    #: a token it answers loopback names only, which stops DNS rebinding.
+    api_allowed_hosts: CommaList = ()
+    #: Wrong tokens one client address may send per minute; 429 beyond.
+    api_auth_failures: int = Field(10, ge=1)
 
     ai_provider: Literal["auto", "openai", "local"] = "auto"
     openai_api_key: SecretStr | None = None
@@ -111,6 +124,9 @@ class Settings(BaseSettings):
     worker_count_default: int = Field(1, ge=1)
     worker_threads: int = Field(4, ge=1)
     worker_poll_ms: int = Field(50, ge=10)
+    #: Address ``kbm worker`` serves its Prometheus metrics on (Dramatiq's
+    #: ``dramatiq_prom_host``): loopback, unless a scraper in another container needs it.
+    worker_metrics_host: str = Field("127.0.0.1", min_length=1)
 
     #: Recurring jobs, ``kind=cron`` separated by ``;`` (see ``shared.schedule``).
     recurring_jobs: str = ""
@@ -132,6 +148,13 @@ class Settings(BaseSettings):
     def schedule(self) -> Schedule:
         """Return the recurring jobs and their zone."""
         return Schedule.parse(self.recurring_jobs, self.scheduler_tz)
+
+    @field_validator("api_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
 
     @field_validator("categories", mode="before")
     @classmethod
@@ -210,6 +233,10 @@ class Settings(BaseSettings):
     def worker_count(self, queue: str) -> int:
         """Return how many processes a local launcher starts for a queue."""
         return int(getattr(self, f"worker_count_{queue}"))
+
+    def fetch_guard(self) -> dict[str, Any]:
+        """Return the fetch guard's settings by variable name, e.g. ``FETCH_ALLOW_PRIVATE``."""
+        return {name.upper(): getattr(self, name) for name in FETCH_GUARD_FIELDS}
 
     def retry_delay(self, retry: int) -> float:
         """Return the delay in seconds before retry number ``retry`` (0-based)."""

@@ -39,6 +39,9 @@ def validate_url(url: object) -> str:
         raise InvalidURL(f"scheme must be http or https, got {parts.scheme or 'none'!r}")
     if not parts.hostname:
         raise InvalidURL("has no host")
+    if "@" in parts.netloc:
+        # Links are shown to read-only callers and published: a password must not be in one.
+        raise InvalidURL("contains credentials (user:password@); links cannot carry them")
     if port == 0:
         raise InvalidURL("has port 0")
     return url
@@ -56,9 +59,6 @@ def normalize_url(url: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     netloc = host if parts.port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{parts.port}"
-    if parts.username:
-        credentials = parts.username + (f":{parts.password}" if parts.password else "")
-        netloc = f"{credentials}@{netloc}"
     query = sorted(
         (key, value)
         for key, value in parse_qsl(parts.query, keep_blank_values=True)

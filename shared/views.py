@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
 from peewee import fn
 
-from shared.feeding import PRIORITIES, waiting_and_queued
+from shared.feeding import PRIORITIES
 from shared.models import (
     TERMINAL,
     Content,
@@ -55,50 +56,61 @@ def task_summary(task: Task) -> dict[str, Any]:
     }
 
 
-def _stage_counts(task: Task) -> dict[str, dict[str, Any]]:
-    """Return per stage: runs by status and duration figures."""
+def _item_counts(task_id: int) -> dict[tuple[str, str], int]:
+    """Return a task's items counted by (stage, status): one grouped query."""
+    rows: Any = (
+        TaskItem.select(TaskItem.stage, TaskItem.status, fn.COUNT(TaskItem.id))
+        .where(TaskItem.task == task_id)
+        .group_by(TaskItem.stage, TaskItem.status)
+        .tuples()
+    )
+    return {(stage, status): count for stage, status, count in rows}
+
+
+def _stage_counts(task: Task, items: dict[tuple[str, str], int]) -> dict[str, dict[str, Any]]:
+    """Return per stage: runs by status and duration figures (one grouped query).
+
+    ``items`` are the task's items by (stage, status): items waiting to be fed have no
+    stage run yet (or a reset one), so a stage's ``pending`` counts those items.
+    """
     stages: dict[str, dict[str, Any]] = {
         name: {"pending": 0, "queued": 0, "running": 0, "completed": 0, "failed": 0}
         for name in task.stages
     }
     rows: Any = (
-        StageRun.select(StageRun.stage, StageRun.status, fn.COUNT(StageRun.id).alias("n"))
+        StageRun.select(
+            StageRun.stage,
+            StageRun.status,
+            fn.COUNT(StageRun.id),
+            fn.SUM(StageRun.duration_ms),
+            fn.COUNT(StageRun.duration_ms),
+            fn.MAX(StageRun.duration_ms),
+            fn.SUM(StageRun.attempts),
+        )
         .join(TaskItem)
         .where(TaskItem.task == task.id)
         .group_by(StageRun.stage, StageRun.status)
         .tuples()
     )
-    for stage, status, count in rows:
+    timing: dict[str, list[Any]] = {}  # stage: [total ms, timed runs, max ms, attempts]
+    for stage, status, count, total_ms, timed, max_ms, attempts in rows:
         stages.setdefault(stage, {})[status] = count
-    # Items waiting to be fed have no stage run yet (or a reset one): count the items.
-    waiting: Any = (
-        TaskItem.select(TaskItem.stage, fn.COUNT(TaskItem.id))
-        .where((TaskItem.task == task.id) & (TaskItem.status == Status.PENDING.value))
-        .group_by(TaskItem.stage)
-        .tuples()
-    )
+        figures = timing.setdefault(stage, [0.0, 0, None, 0])
+        figures[0] += float(total_ms or 0)
+        figures[1] += int(timed or 0)
+        if max_ms is not None and (figures[2] is None or max_ms > figures[2]):
+            figures[2] = max_ms
+        figures[3] += int(attempts or 0)
     for entry in stages.values():
         entry["pending"] = 0
-    for stage, count in waiting:
-        stages.setdefault(stage, {})["pending"] = count
-    timing: Any = (
-        StageRun.select(
-            StageRun.stage,
-            fn.AVG(StageRun.duration_ms).alias("mean"),
-            fn.MAX(StageRun.duration_ms).alias("max"),
-            fn.SUM(StageRun.attempts).alias("attempts"),
-        )
-        .join(TaskItem)
-        .where(TaskItem.task == task.id)
-        .group_by(StageRun.stage)
-        .dicts()
-    )
-    for row in timing:
-        entry = stages.setdefault(row["stage"], {})
-        entry["attempts"] = int(row["attempts"] or 0)
-        mean = row["mean"]
-        entry["mean_ms"] = round(float(mean), 1) if mean is not None else None
-        entry["max_ms"] = row["max"]
+    for (stage, status), count in items.items():
+        if status == Status.PENDING.value:
+            stages.setdefault(stage, {})["pending"] = count
+    for stage, (total_ms, timed, max_ms, attempts) in timing.items():
+        entry = stages[stage]
+        entry["attempts"] = attempts
+        entry["mean_ms"] = round(total_ms / timed, 1) if timed else None
+        entry["max_ms"] = max_ms
     return stages
 
 
@@ -135,11 +147,14 @@ def task_detail(task: Task) -> dict[str, Any]:
     data["duration_ms"] = (
         int((end - task.started_at).total_seconds() * 1000) if end and task.started_at else None
     )
-    feeding = waiting_and_queued(task.id)
-    data["waiting_items"] = feeding["waiting"]
-    data["queued_items"] = feeding["queued"]
-    data["running_items"] = feeding["running"]
-    data["stage_counts"] = _stage_counts(task)
+    items = _item_counts(task.id)
+    by_status = Counter[str]()
+    for (_, status), count in items.items():
+        by_status[status] += count
+    data["waiting_items"] = by_status[Status.PENDING.value]
+    data["queued_items"] = by_status[Status.QUEUED.value]
+    data["running_items"] = by_status[Status.RUNNING.value]
+    data["stage_counts"] = _stage_counts(task, items)
     data["usage"] = _token_usage(task) if "enrich" in task.stages else None
     return data
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import falcon.testing
 import psycopg2
 import pytest
 import redis
@@ -99,6 +100,9 @@ def settings(db: str, redis_url: str, tmp_path: Path) -> Settings:
         ai_provider="local",
         publisher="markdown",
         api_token=None,
+        # Falcon's test client sends this Host; without a token only loopback names and
+        # the allowed ones are served.
+        api_allowed_hosts=(falcon.testing.helpers.DEFAULT_HOST,),
     )
 
 

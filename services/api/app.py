@@ -1,4 +1,4 @@
-"""The gateway's app factory: ``gunicorn 'services.api.app:create_app()'``.
+"""The gateway's WSGI app factory, served by gunicorn through :mod:`services.api.asgi`.
 
 ``create_app`` builds every collaborator (database binding, broker, task service,
 monitor, metrics) and hands them to the resources. Nothing connects at import time, nor
@@ -7,20 +7,27 @@ in the factory: Redis and the database are first reached by the first request.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 import dramatiq
 import falcon
 import redis
 
-from services.api.auth import BearerAuth, RequestBudget
+from services.api.auth import (
+    Access,
+    BearerAuth,
+    FailureBudget,
+    HostCheck,
+    RequestBudget,
+    access_of,
+    is_loopback_host,
+)
 from services.api.body import BoundedJSONHandler
 from services.api.dashboard.files import PATHS as DASHBOARD_PATHS
 from services.api.dashboard.files import DashboardFiles
 from services.api.errors import install_error_handlers
 from services.api.metrics import GatewayMetrics, MetricsResource, RequestMetrics
-from services.api.middleware import BodyLimit, DatabaseSession, IdRange, JSONBodies
+from services.api.middleware import BodyLimit, DatabaseSession, JSONBodies
 from services.api.openapi import OpenAPIResource
 from services.api.resources.feeds import FeedResource, FeedsResource
 from services.api.resources.links import LinkResource, LinksResource
@@ -39,6 +46,7 @@ from services.api.resources.tasks import (
     RetryResource,
     TaskResource,
 )
+from services.api.routes import IdConverter
 from services.api.schemas import LinkIdsBody, ParsingBody, PipelineBody
 from shared.broker import build_broker
 from shared.db import bind_database
@@ -46,24 +54,18 @@ from shared.errors import ConfigurationError
 from shared.feeding import FeedLimits
 from shared.feeds import FeedService
 from shared.monitoring import Monitor
+from shared.redact import install as install_redaction
 from shared.settings import Settings
 from shared.tasks import TaskService
 
-#: Routes that answer without a token: load balancers and API clients read them first.
-OPEN_PATHS = frozenset({"/api/monitoring/health", "/api/openapi.json"})
 #: Monitoring must answer quickly even when Redis does not.
 REDIS_TIMEOUT_S = 2.0
 
 
 def is_loopback(host: str) -> bool:
     """Tell whether binding ``host`` keeps the gateway reachable from this machine only."""
-    host = host.strip("[]")
-    if host == "localhost" or host.startswith("unix:"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a host name other than localhost may resolve anywhere
-        return False
+    # A host name other than localhost may resolve anywhere.
+    return host.startswith("unix:") or is_loopback_host(host)
 
 
 def configured_token(settings: Settings) -> str | None:
@@ -88,6 +90,7 @@ def create_app(
     settings: Settings | None = None, *, broker: dramatiq.Broker | None = None
 ) -> falcon.App:
     """Build the gateway's WSGI app from ``settings`` (default: the environment)."""
+    install_redaction()
     settings = settings or Settings.from_env()
     token = configured_token(settings)
     refuse_open_bind(settings.api_host, token is not None)
@@ -114,43 +117,56 @@ def create_app(
     metrics = GatewayMetrics(monitor)
 
     middleware: list[Any] = [RequestMetrics(metrics)]
+    if token is None or settings.api_allowed_hosts:
+        middleware.append(HostCheck(settings.api_allowed_hosts))
     if token is not None:
+        failures = FailureBudget(client, settings.api_auth_failures)
         middleware.append(
-            BearerAuth(settings.full_tokens(), settings.read_tokens(), open_paths=OPEN_PATHS)
+            BearerAuth(settings.full_tokens(), settings.read_tokens(), failures=failures)
         )
     middleware += [
         RequestBudget(client, settings.api_rate_limit, settings.api_rate_burst),
         BodyLimit(settings.api_max_body_bytes),
         JSONBodies(),
-        IdRange(),
         DatabaseSession(),
     ]
     app = falcon.App(middleware=middleware)
+    app.router_options.converters["id"] = IdConverter
     app.req_options.media_handlers[falcon.MEDIA_JSON] = BoundedJSONHandler(
         settings.api_max_body_bytes
     )
     install_error_handlers(app)
 
-    app.add_route("/api/links", LinksResource(tasks))
-    app.add_route("/api/links/{id:int}", LinkResource(tasks))
-    app.add_route("/api/pipeline", CreateTaskResource(tasks, PipelineBody, "pipeline"))
-    app.add_route("/api/parsing/sync", CreateTaskResource(tasks, ParsingBody, "parsing"))
-    app.add_route("/api/ai/process", CreateTaskResource(tasks, LinkIdsBody, "ai"))
-    app.add_route("/api/notion/import", CreateTaskResource(tasks, LinkIdsBody, "notion"))
-    app.add_route("/api/tasks/history", HistoryResource(tasks))
-    app.add_route("/api/tasks/history/{id:int}", TaskResource(tasks))
-    app.add_route("/api/tasks/history/{id:int}/items", ItemsResource(tasks))
-    app.add_route("/api/tasks/history/{id:int}/retry", RetryResource(tasks))
-    app.add_route("/api/tasks/history/{id:int}/cancel", CancelResource(tasks))
-    app.add_route("/api/feeds", FeedsResource(feed_service))
-    app.add_route("/api/feeds/{id:int}", FeedResource(feed_service))
-    app.add_route("/api/monitoring/workers", WorkersResource(monitor))
-    app.add_route("/api/monitoring/queues", QueuesResource(monitor))
-    app.add_route("/api/monitoring/health", HealthResource(monitor))
-    app.add_route("/api/monitoring/dead-letters", DeadLettersResource(client))
-    app.add_route("/api/monitoring/dead-letters/requeue", RequeueResource(client, broker, limits))
-    app.add_route("/metrics", MetricsResource(metrics))
-    app.add_route("/api/openapi.json", OpenAPIResource())
-    # The web dashboard: a page and its assets, outside the API (see its module).
+    document = OpenAPIResource()
+    routes: dict[str, object] = {
+        "/api/links": LinksResource(tasks),
+        "/api/links/{id:id}": LinkResource(tasks),
+        "/api/pipeline": CreateTaskResource(tasks, PipelineBody, "pipeline"),
+        "/api/parsing/sync": CreateTaskResource(tasks, ParsingBody, "parsing"),
+        "/api/ai/process": CreateTaskResource(tasks, LinkIdsBody, "ai"),
+        "/api/notion/import": CreateTaskResource(tasks, LinkIdsBody, "notion"),
+        "/api/tasks/history": HistoryResource(tasks),
+        "/api/tasks/history/{id:id}": TaskResource(tasks),
+        "/api/tasks/history/{id:id}/items": ItemsResource(tasks),
+        "/api/tasks/history/{id:id}/retry": RetryResource(tasks),
+        "/api/tasks/history/{id:id}/cancel": CancelResource(tasks),
+        "/api/feeds": FeedsResource(feed_service),
+        "/api/feeds/{id:id}": FeedResource(feed_service),
+        "/api/monitoring/workers": WorkersResource(monitor),
+        "/api/monitoring/queues": QueuesResource(monitor),
+        "/api/monitoring/health": HealthResource(monitor),
+        "/api/monitoring/dead-letters": DeadLettersResource(client),
+        "/api/monitoring/dead-letters/requeue": RequeueResource(client, broker, limits),
+        "/metrics": MetricsResource(metrics),
+        "/api/openapi.json": document,
+    }
+    for template, resource in routes.items():
+        app.add_route(template, resource)
+    # The document marks what needs no token from the resources themselves.
+    document.open_templates = frozenset(
+        template for template, resource in routes.items() if access_of(resource) is Access.OPEN
+    )
+    # The web dashboard: a page and its assets, outside the API (see its module). A sink
+    # is not a routed resource: it must be open, as the route walk of the tests checks.
     app.add_sink(DashboardFiles(), prefix=DASHBOARD_PATHS)
     return app

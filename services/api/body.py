@@ -34,14 +34,51 @@ class BoundedJSONHandler(JSONHandler):
         if not data:
             raise falcon.MediaNotFoundError("JSON")
         try:
-            return json.loads(data)
+            document = json.loads(data)
         except ValueError as ex:  # JSONDecodeError and UnicodeDecodeError
-            raise Problem(
-                400,
-                f"request body is not valid JSON: {ex}",
-                problem_type=INVALID_JSON,
-                title="Invalid JSON",
+            raise invalid_json(f"request body is not valid JSON: {ex}") from None
+        except RecursionError:
+            raise invalid_json(
+                "request body is nested too deeply to be read; no request needs more than a "
+                "few levels"
             ) from None
+        check_unicode(document)
+        return document
+
+
+def invalid_json(detail: str, **extensions: Any) -> Problem:
+    """Return the 400 problem of a body that cannot be taken as JSON."""
+    return Problem(400, detail, problem_type=INVALID_JSON, title="Invalid JSON", **extensions)
+
+
+def check_unicode(document: Any) -> None:
+    r"""Raise a 400 naming a string (key or value) that is not valid Unicode, if any.
+
+    JSON's ``\ud800`` escapes decode to lone surrogates, which no database, file or page
+    can store: they are refused here, for every route, before any model sees them.
+    """
+    stack: list[tuple[str, Any]] = [("body", document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            _check_text(path, value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                _check_text(path, key)
+                stack.append((f"{key}" if path == "body" else f"{path}.{key}", item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+
+
+def _check_text(path: str, text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise invalid_json(
+            f"{path}: contains a lone surrogate (an unpaired \\ud800-\\udfff escape), which is "
+            "not text",
+            field=path,
+        ) from None
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -1,7 +1,10 @@
 """gunicorn settings of the gateway: ``gunicorn -c services/api/gunicorn.conf.py``.
 
-Bind from ``API_HOST``/``API_PORT``, ``GUNICORN_WORKERS`` sync workers (default 2), and a
-refusal to start when the gateway would be reachable beyond loopback without ``API_TOKEN``.
+Bind from ``API_HOST``/``API_PORT``, ``GUNICORN_WORKERS`` worker processes (default 2), and
+a refusal to start when the gateway would be reachable beyond loopback without
+``API_TOKEN``. Each worker reads connections on an asyncio loop (gunicorn's ``asgi``
+worker) and runs complete requests in threads (:mod:`services.api.asgi`): clients that
+never finish a request cost a buffer, not a worker.
 """
 
 from __future__ import annotations
@@ -19,16 +22,24 @@ from prometheus_client import multiprocess
 
 from services.api.app import configured_token, refuse_open_bind
 from shared.errors import ConfigurationError
+from shared.redact import install as install_redaction
 from shared.settings import Settings
+
+# Every record of the master and its forked workers, gunicorn's and the app's, is redacted.
+install_redaction()
 
 _settings = Settings.from_env()
 _host = _settings.api_host
 _host = f"[{_host}]" if ":" in _host and not _host.startswith("[") else _host
 
-wsgi_app = "services.api.app:create_app()"
+wsgi_app = "services.api.asgi:create_asgi_app()"
 bind = [f"{_host}:{_settings.api_port}"]
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-worker_class = "sync"
+worker_class = "asgi"
+# The app has no start-up or shutdown hooks to run.
+asgi_lifespan = "off"
+# Connections one worker holds open at once (idle or unfinished ones included).
+worker_connections = 1000
 timeout = 30
 graceful_timeout = 30
 # Recycle workers now and then so a slow leak never grows; jitter keeps them from
@@ -38,6 +49,8 @@ max_requests_jitter = 100
 # Behind a reverse proxy, trust its X-Forwarded-* headers only from these addresses.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 accesslog = "-"
+# Credentials in the query string, URLs and headers never reach the access log.
+logger_class = "services.api.accesslog.RedactingLogger"
 errorlog = "-"
 
 

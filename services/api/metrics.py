@@ -19,6 +19,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from services.api.auth import Access
 from shared.monitoring import RECONCILER_LAST_RUN, Monitor, feed_counts, pipeline_counts
 
 logger = logging.getLogger(__name__)
@@ -181,6 +182,9 @@ class RequestMetrics:
 
 class MetricsResource:
     """``GET /metrics``: the Prometheus exposition."""
+
+    # Counts and durations, no link, title or token: Prometheus scrapes without one.
+    access = Access.OPEN
 
     uses_database = False
 

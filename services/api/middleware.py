@@ -80,19 +80,3 @@ class DatabaseSession:
         """Return the connection to the pool."""
         if not database.is_closed():
             database.close()
-
-
-#: Ids are PostgreSQL integers: anything beyond cannot exist (and must not reach the query).
-MAX_ID = 2**31 - 1
-
-
-class IdRange:
-    """Answer 404 for a path id that no row can have (zero, or beyond the column's range)."""
-
-    def process_resource(
-        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]
-    ) -> None:
-        """Refuse an out-of-range ``{id}`` before any resource sees it."""
-        value = params.get("id")
-        if isinstance(value, int) and not 1 <= value <= MAX_ID:
-            raise falcon.HTTPNotFound(description=f"no object has id {value}")

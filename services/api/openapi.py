@@ -17,6 +17,7 @@ from pydantic.json_schema import models_json_schema
 
 from services.api import responses as r
 from services.api import schemas as s
+from services.api.auth import Access
 from services.api.envelope import envelope_schema
 from services.api.errors import PROBLEM_JSON
 
@@ -36,13 +37,12 @@ class Operation:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()
-    public: bool = False
     #: Other success statuses answered with the same model (200 for an update of a POST).
     also: tuple[int, ...] = ()
 
 
-TASK = "/api/tasks/history/{id:int}"
-FEED = "/api/feeds/{id:int}"
+TASK = "/api/tasks/history/{id:id}"
+FEED = "/api/feeds/{id:id}"
 CREATE_ERRORS = (400, 404, 411, 413, 415, 503)
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -50,7 +50,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "POST", "/api/links", "Create (or find) links by URL", "links", 201,
         r.LinksCreated, body=s.LinksBody, errors=(400, 411, 413, 415, 503),
     ),
-    Operation("GET", "/api/links/{id:int}", "Read a link", "links", 200, r.Link, errors=(404,)),
+    Operation("GET", "/api/links/{id:id}", "Read a link", "links", 200, r.Link, errors=(404,)),
     Operation(
         "POST", "/api/pipeline", "Run stages (default all) for URLs or links", "tasks", 202,
         r.TaskCreated, body=s.PipelineBody, errors=CREATE_ERRORS,
@@ -108,7 +108,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET", "/api/monitoring/health", "Health of Redis, database and schema", "monitoring",
-        200, r.Health, public=True,
+        200, r.Health,
     ),
     Operation(
         "GET", "/api/monitoring/dead-letters", "Dead letters with their error", "monitoring",
@@ -118,8 +118,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "POST", "/api/monitoring/dead-letters/requeue", "Send dead letters again", "monitoring",
         200, r.Requeued, body=s.RequeueBody, errors=(400, 411, 413, 415, 503),
     ),
-    Operation("GET", "/metrics", "Prometheus metrics", "monitoring", 200, None, public=True),
-    Operation("GET", "/api/openapi.json", "This document", "docs", 200, None, public=True),
+    Operation("GET", "/metrics", "Prometheus metrics", "monitoring", 200, None),
+    Operation("GET", "/api/openapi.json", "This document", "docs", 200, None),
 )  # fmt: skip
 
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
@@ -134,7 +134,7 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
 
 
 def openapi_path(template: str) -> str:
-    """Return a Falcon route template as an OpenAPI path (``{id:int}`` → ``{id}``)."""
+    """Return a Falcon route template as an OpenAPI path (``{id:id}`` → ``{id}``)."""
     return re.sub(r"\{(\w+):[^}]*\}", r"{\1}", template)
 
 
@@ -149,7 +149,7 @@ def _json(schema: dict[str, Any], media_type: str = falcon.MEDIA_JSON) -> dict[s
 def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any]]:
     params = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
-        for name in re.findall(r"\{(\w+):int[^}]*\}", op.template)
+        for name in re.findall(r"\{(\w+):id\}", op.template)
     ]
     if op.query is not None:
         schema = components[op.query.__name__]
@@ -165,7 +165,7 @@ def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any
     return params
 
 
-def _responses(op: Operation) -> dict[str, Any]:
+def _responses(op: Operation, public: bool) -> dict[str, Any]:
     if op.template == "/metrics":
         ok = _json({"type": "string"}, "text/plain; version=0.0.4")
     elif op.response is None:
@@ -185,29 +185,27 @@ def _responses(op: Operation) -> dict[str, Any]:
             **_json(envelope_schema(_ref(r.Health), success=False)),
         }
     problem = _json(_ref(r.Problem), PROBLEM_JSON)
-    # Every /api route may refuse a caller over its budget (429); guarded ones may also
-    # refuse a missing token (401) or a read-only token's write (403).
-    codes: tuple[int, ...] = op.errors
-    if op.template.startswith("/api/"):
-        codes = (*codes, 429)
-    if not op.public:
-        codes = (*codes, 401) if op.method == "GET" else (*codes, 401, 403)
+    # Every route may refuse a caller over its budget (429); guarded ones may also refuse
+    # a missing token (401) or a read-only token (403).
+    codes: tuple[int, ...] = (*op.errors, 429)
+    if not public:
+        codes = (*codes, 401, 403)
     for code in sorted(set(codes)):
         responses[str(code)] = {"description": "error (problem details)", **problem}
     responses["default"] = {"description": "unexpected error (problem details)", **problem}
     return responses
 
 
-def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
+def _operation(op: Operation, components: dict[str, Any], public: bool) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "operationId": f"{op.method.lower()}_{re.sub(r'[^a-z]+', '_', op.template.lower())}".rstrip(
             "_"
         ),
         "summary": op.summary,
         "tags": [op.tag],
-        "responses": _responses(op),
+        "responses": _responses(op, public),
     }
-    if op.public:
+    if public:
         doc["security"] = []
     parameters = _parameters(op, components)
     if parameters:
@@ -218,8 +216,11 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
 
 
 @cache
-def build_document() -> dict[str, Any]:
-    """Return the OpenAPI document (built once; treat it as read-only)."""
+def build_document(open_templates: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Return the OpenAPI document (built once; treat it as read-only).
+
+    ``open_templates`` are the routes whose resource answers without a token.
+    """
     _, top = models_json_schema(
         [(model, "validation") for model in (*REQUEST_MODELS, *RESPONSE_MODELS)],
         ref_template=REF,
@@ -228,7 +229,7 @@ def build_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault(openapi_path(op.template), {})[op.method.lower()] = _operation(
-            op, components
+            op, components, op.template in open_templates
         )
     return {
         "openapi": "3.1.0",
@@ -252,8 +253,11 @@ def build_document() -> dict[str, Any]:
 class OpenAPIResource:
     """``GET /api/openapi.json``: the document itself, not wrapped in the envelope."""
 
+    access = Access.OPEN
     uses_database = False
+    #: Set by the app once its routes are known: those whose resource is open.
+    open_templates: frozenset[str] = frozenset()
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Answer the document."""
-        resp.media = build_document()
+        resp.media = build_document(self.open_templates)

@@ -16,10 +16,11 @@ import redis
 
 from shared.broker import build_broker
 from shared.db import bind_database, database
+from shared.middleware.registry import FETCH_GUARD
 from shared.migrations import LATEST_VERSION, pending_versions
 from shared.models import Task
 from shared.monitoring import Monitor
-from shared.pipeline import QUEUES
+from shared.pipeline import PARSE, QUEUES
 from shared.settings import Settings
 
 PROBE_QUEUE = "default"
@@ -219,17 +220,36 @@ class Doctor:
         )
 
     def fetch_guard(self) -> Check:
-        """Warn when the fetcher may reach private addresses."""
-        if self.settings.fetch_allow_private:
+        """Report the fetch guard of the running parser workers, or say none runs.
+
+        The workers' own settings decide what they fetch, not this process's: each
+        parser process reports its guard in its worker registry entry.
+        """
+        monitor = Monitor(self.client, window_s=self.settings.heartbeat_timeout_ms / 1000)
+        parsers = monitor.worker_entries(PARSE.queue)
+        reports = {
+            f"{entry.get('host')}:{entry.get('pid')}": entry[FETCH_GUARD]
+            for entry in parsers
+            if FETCH_GUARD in entry
+        }
+        silent = len(parsers) - len(reports)
+        if not reports:
+            seen = (
+                f"{_parsers(silent)} running do not report their fetch guard (older release)"
+                if silent
+                else "no parser worker is running"
+            )
+            return _guard_check(self.settings.fetch_guard(), f"{seen}; this doctor's environment")
+        whose = _parsers(len(reports)) + (f" ({silent} more do not report it)" if silent else "")
+        differing = _differing(reports)
+        if differing:
             return Check(
                 "Fetch guard",
                 False,
-                "FETCH_ALLOW_PRIVATE=1: the parser can reach private and loopback addresses",
-                FIXES["Fetch guard"],
+                f"{whose} disagree: " + "; ".join(differing),
+                FIXES["Fetch guard (workers disagree)"],
             )
-        return Check(
-            "Fetch guard", True, "on: private, loopback and metadata addresses are refused"
-        )
+        return _guard_check(next(iter(reports.values())), whose)
 
 
 FIXES: dict[str, str] = {
@@ -245,7 +265,55 @@ FIXES: dict[str, str] = {
     "Publisher": "check NOTION_TOKEN, NOTION_DATABASE_ID and the database's sharing with the "
     "integration (or PUBLISHER=markdown)",
     "Fetch guard": "unset FETCH_ALLOW_PRIVATE outside tests and local development",
+    "Fetch guard (workers disagree)": "give every parser worker the same FETCH_* settings "
+    "and restart them",
 }
+
+
+def _guard_check(guard: dict[str, Any], whose: str) -> Check:
+    """Return the check of one fetch guard, saying whose it is."""
+    limits = ", ".join(
+        f"{name}={_shown(value)}" for name, value in guard.items() if name != "FETCH_ALLOW_PRIVATE"
+    )
+    if guard.get("FETCH_ALLOW_PRIVATE"):
+        return Check(
+            "Fetch guard",
+            False,
+            f"{whose}: FETCH_ALLOW_PRIVATE=1, private and loopback addresses can be reached "
+            f"({limits})",
+            FIXES["Fetch guard"],
+        )
+    return Check(
+        "Fetch guard",
+        True,
+        f"{whose}: on, private, loopback and metadata addresses are refused ({limits})",
+    )
+
+
+def _differing(reports: dict[str, dict[str, Any]]) -> list[str]:
+    """Return, per setting the workers disagree on, each value and the workers using it."""
+    names = sorted({name for guard in reports.values() for name in guard})
+    differing = []
+    for name in names:
+        users: dict[str, list[str]] = {}
+        for worker, guard in sorted(reports.items()):
+            users.setdefault(_shown(guard.get(name)), []).append(worker)
+        if len(users) > 1:
+            uses = [f"{value} on {', '.join(workers)}" for value, workers in users.items()]
+            differing.append(f"{name}=" + " vs ".join(uses))
+    return differing
+
+
+def _parsers(count: int) -> str:
+    """Return "1 parser worker" or "N parser workers"."""
+    return f"{count} parser worker" + ("" if count == 1 else "s")
+
+
+def _shown(value: Any) -> str:
+    """Return a setting's value as it would be written in the environment."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return "unset" if value is None else str(value)
 
 
 def _redacted(url: str) -> str:

@@ -66,8 +66,9 @@ def worker_command(
 ) -> Command:
     """Return the ``dramatiq`` command that runs one service's workers.
 
-    Its metrics are served on ``metrics_port`` (Dramatiq's 9191 by default): each worker
-    command on one host needs its own port and its own multiprocess folder.
+    Its metrics are served on ``WORKER_METRICS_HOST`` (loopback by default) and
+    ``metrics_port`` (Dramatiq's 9191 by default): each worker command on one host needs
+    its own port and its own multiprocess folder.
     """
     queue, module = SERVICES[service_name(service)]
     argv = [
@@ -104,6 +105,8 @@ def worker_command(
         Path(tempfile.gettempdir()) / "kbm-metrics" / f"{service_name(service)}-{port}"
     )
     env |= {
+        # Dramatiq binds 0.0.0.0 unless told otherwise: the setting decides, never its default.
+        "dramatiq_prom_host": settings.worker_metrics_host,
         "dramatiq_prom_port": str(port),
         "dramatiq_prom_db": folder,
         "PROMETHEUS_MULTIPROC_DIR": folder,
@@ -130,7 +133,7 @@ def api_command(settings: Settings, *, workers: int | None = None) -> Command:
     ]
     if workers:
         argv += ["--workers", str(workers)]
-    argv.append("services.api.app:create_app()")
+    # The app is the configuration's ``wsgi_app`` (the gateway behind its event loop).
     return Command("api", argv, {})
 
 

@@ -14,6 +14,7 @@ from services.cli import launch, output, progress, times
 from services.cli.client import GatewayClient
 from shared.errors import KbmError
 from shared.pipeline import STAGE_NAMES
+from shared.redact import install as install_redaction
 from shared.settings import Settings
 
 
@@ -466,6 +467,7 @@ def feed_remove(feed_id: int) -> None:
 
 def main() -> None:
     """Run the command line, turning the project's errors into one clear line."""
+    install_redaction()
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -5,6 +5,10 @@ the gateway, ``kbm doctor`` or a script sending messages. A worker process adds 
 to the ``kbm:workers`` hash when it boots (its broker id → queues, pid, host) and
 removes itself when it shuts down; one killed is dropped by the cleanup once its
 heartbeat is gone. Monitoring counts as workers only the heartbeats found there.
+
+A service adds what only its own processes know to their entries with
+:func:`describe_worker` (a parser's fetch guard, read back by ``kbm doctor``): the entry
+lives exactly as long as the process, and its heartbeat tells whether it still runs.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import logging
 import os
 import socket
 import time
+from typing import Any
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
@@ -23,10 +28,16 @@ logger = logging.getLogger(__name__)
 
 #: Hash of broker id → JSON description of a worker process.
 WORKERS_KEY = "kbm:workers"
+#: Entry field of a parser process: its fetch guard (``Settings.fetch_guard``).
+FETCH_GUARD = "fetch_guard"
 
 
 class WorkerRegistry(Middleware):
     """Register a worker process in Redis while it runs."""
+
+    def __init__(self) -> None:
+        #: More of what this process says about itself (see :func:`describe_worker`).
+        self.facts: dict[str, Any] = {}
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         """Add this process to the registry."""
@@ -38,6 +49,7 @@ class WorkerRegistry(Middleware):
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "started_at": time.time(),
+            **self.facts,
         }
         try:
             broker.client.hset(WORKERS_KEY, broker.broker_id, json.dumps(entry))
@@ -52,3 +64,10 @@ class WorkerRegistry(Middleware):
             broker.client.hdel(WORKERS_KEY, broker.broker_id)
         except Exception as ex:
             logger.warning("could not unregister the worker in Redis: %r", ex)
+
+
+def describe_worker(broker: dramatiq.Broker, name: str, value: Any) -> None:
+    """Add ``name: value`` to this process's registry entry; call before it boots."""
+    for middleware in broker.middleware:
+        if isinstance(middleware, WorkerRegistry):
+            middleware.facts[name] = value

@@ -70,10 +70,10 @@ def test_gunicorn_settings_come_from_the_environment(monkeypatch: pytest.MonkeyP
 
     assert conf["bind"] == ["127.0.0.1:5123"]
     assert conf["workers"] == 5
-    assert (conf["worker_class"], conf["timeout"], conf["graceful_timeout"]) == ("sync", 30, 30)
+    assert (conf["worker_class"], conf["timeout"], conf["graceful_timeout"]) == ("asgi", 30, 30)
     assert (conf["max_requests"], conf["max_requests_jitter"]) == (1000, 100)
     assert conf["accesslog"] == "-"
-    assert conf["wsgi_app"] == "services.api.app:create_app()"
+    assert conf["wsgi_app"] == "services.api.asgi:create_asgi_app()"
 
 
 def test_gunicorn_defaults_to_two_workers(monkeypatch: pytest.MonkeyPatch) -> None:

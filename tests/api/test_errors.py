@@ -148,3 +148,68 @@ def test_an_unexpected_error_is_a_generic_500_problem_and_is_logged(
     assert "hunter2" not in result.text
     assert problem["detail"] == "an unexpected error occurred; it has been logged"
     assert "hunter2" in caplog.text
+
+
+BODY_ROUTES = [
+    "/api/links",
+    "/api/pipeline",
+    "/api/parsing/sync",
+    "/api/ai/process",
+    "/api/notion/import",
+    "/api/feeds",
+    "/api/monitoring/dead-letters/requeue",
+]
+
+
+@pytest.mark.parametrize("path", BODY_ROUTES)
+@pytest.mark.parametrize("depth", [500, 5_000, 100_000])
+def test_json_nested_beyond_any_limit_is_a_400_problem(
+    client: TestClient, path: str, depth: int
+) -> None:
+    body = "[" * depth + "]" * depth
+    result = client.simulate_post(path, body=body, content_type="application/json")
+    assert result.status_code == 400, result.text
+    assert result.headers["content-type"] == "application/problem+json"
+    deep = '{"urls": ' + "[" * depth + "]" * depth + "}"
+    assert client.simulate_post(path, body=deep, content_type="application/json").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/pipeline", '{"urls": ["https://example.com/\\ud800"]}', "urls[0]"),
+        (
+            "/api/links",
+            '{"urls": ["https://example.com/a", "https://x.example/\\udfff"]}',
+            "urls[1]",
+        ),
+        ("/api/feeds", '{"url": "https://example.com/feed\\udc00"}', "url"),
+        ("/api/pipeline", '{"urls": ["https://example.com/a"], "\\ud800": 1}', "body"),
+    ],
+)
+def test_a_lone_surrogate_is_a_400_problem_naming_the_field(
+    client: TestClient, path: str, body: str, field: str
+) -> None:
+    result = client.simulate_post(path, body=body, content_type="application/json")
+    problem = assert_problem(result, 400)
+    assert problem["field"] == field
+    assert "surrogate" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://alice:s3cr3t@example.com/a",
+        "https://alice@example.com/a",
+        "https://:s3cr3t@example.com/",
+        "https://alice%40b:s3cr3t@example.com/",
+    ],
+)
+def test_urls_with_credentials_are_refused_naming_the_item(client: TestClient, url: str) -> None:
+    for path in ("/api/pipeline", "/api/links", "/api/parsing/sync"):
+        result = client.simulate_post(path, json={"urls": ["https://example.com/ok", url]})
+        problem = assert_problem(result, 400, "urls[1]")
+        assert "credentials" in problem["detail"]
+        assert "s3cr3t" not in result.text and "alice" not in result.text
+    feed = client.simulate_post("/api/feeds", json={"url": url})
+    assert_problem(feed, 400, "url")

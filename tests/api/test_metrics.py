@@ -26,7 +26,7 @@ def test_requests_are_counted_by_route_template_and_status(client: TestClient) -
 
     samples = _samples(client)
 
-    template = "/api/tasks/history/{id:int}"
+    template = "/api/tasks/history/{id:id}"
     key = (("method", "GET"), ("route", template), ("status", "404"))
     assert samples[("kbm_gateway_requests_total", key)] == 2
     listed = (("method", "GET"), ("route", "/api/tasks/history"), ("status", "200"))

@@ -68,11 +68,81 @@ def test_a_missing_or_wrong_token_is_refused_without_echoing_it(
         assert secret not in caplog.text
 
 
-def test_options_answers_the_allowed_methods_without_a_token_or_data(settings: Settings) -> None:
-    response = _client(settings).simulate_options("/api/tasks/history/1")
+def test_options_needs_a_token_like_every_method_and_answers_no_data(settings: Settings) -> None:
+    client = _client(settings)
+    assert client.simulate_options("/api/tasks/history/1").status_code == 401
+    response = client.simulate_options("/api/tasks/history/1", headers=_auth(FULL))
     assert response.status_code == 200
     assert "GET" in response.headers["allow"]
     assert response.content == b""
+    # The open routes answer it without one.
+    assert client.simulate_options("/api/monitoring/health").status_code == 200
+
+
+def test_wrong_tokens_spend_a_budget_per_client_address_then_429(settings: Settings) -> None:
+    client = _client(settings, api_auth_failures=3)
+    wrong = [
+        client.simulate_get("/api/tasks/history", headers=_auth("guess")).status_code
+        for _ in range(3)
+    ]
+    assert wrong == [401, 401, 401]
+    # Over the budget, even the right token from that address waits: guessing is slow.
+    refused = client.simulate_get("/api/tasks/history", headers=_auth(FULL))
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert "wrong tokens" in refused.json["detail"]
+    # Another address has a budget of its own; no token at all spends nothing.
+    other = client.simulate_get("/api/tasks/history", headers=_auth(FULL), remote_addr="192.0.2.7")
+    assert other.status_code == 200
+    for _ in range(5):
+        missing = client.simulate_get("/api/tasks/history", remote_addr="192.0.2.8")
+        assert missing.status_code == 401
+    fine = client.simulate_get("/api/tasks/history", headers=_auth(FULL), remote_addr="192.0.2.8")
+    assert fine.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("localhost", True),
+        ("localhost:5000", True),
+        ("api.localhost:5000", True),
+        ("127.0.0.1:5000", True),
+        ("127.8.9.10", True),
+        ("[::1]:5000", True),
+        ("rebound.example", False),
+        ("rebound.example:5000", False),
+        ("127.0.0.1.nip.example", False),
+        ("localhost.example", False),
+        ("[::ffff:1.2.3.4]", False),
+    ],
+)
+def test_without_a_token_only_loopback_hosts_are_served(
+    settings: Settings, host: str, allowed: bool
+) -> None:
+    client = falcon.testing.TestClient(
+        create_app(settings.model_copy(update={"api_allowed_hosts": ()}))
+    )
+    response = client.simulate_get("/api/tasks/history", headers={"Host": host})
+    if allowed:
+        assert response.status_code == 200, response.text
+    else:
+        assert response.status_code == 403
+        assert response.json["title"] == "Host not allowed"
+        assert "API_ALLOWED_HOSTS" in response.json["detail"]
+    # Even the open routes: a rebinding page must learn nothing.
+    health = client.simulate_get("/api/monitoring/health", headers={"Host": host})
+    assert (health.status_code != 403) is allowed
+
+
+def test_api_allowed_hosts_extends_the_loopback_names(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"api_allowed_hosts": ("kb.internal",)}))
+    client = falcon.testing.TestClient(app)
+    for host in ("kb.internal", "KB.internal:8080", "localhost"):
+        assert client.simulate_get("/api/tasks/history", headers={"Host": host}).status_code == 200
+    assert (
+        client.simulate_get("/api/tasks/history", headers={"Host": "kb.other"}).status_code == 403
+    )
 
 
 def test_a_caller_over_its_request_budget_gets_429_with_retry_after(settings: Settings) -> None:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
+from typing import Any
 
+import psutil
+import pytest
 import redis
 from pydantic import SecretStr
 
-from services.cli.doctor import Doctor, _redacted
+from services.cli.doctor import FIXES, Doctor, _redacted
+from shared.middleware.registry import FETCH_GUARD
+from shared.monitoring import Monitor
 from shared.settings import Settings
-from tests.stack import running_stack, stack_env, worker_argv
+from tests.stack import Stack, running_stack, stack_env, worker_argv
 
 
 def _by_name(settings: Settings) -> dict[str, tuple[bool, str, str]]:
@@ -32,8 +39,12 @@ def test_a_stack_without_workers_fails_the_worker_checks_with_their_fixes(
     assert (ok, "kbm worker" in fix) == (False, True)
     ok, _, fix = checks["Job enqueueing"]
     assert (ok, fix) == (False, "start the housekeeping worker: `kbm worker default`")
-    # The test stack allows private addresses: the doctor says so.
-    assert checks["Fetch guard"][0] is False
+    # No parser runs: the doctor says so, and shows its own (test) environment, labelled
+    ok, detail, _ = checks["Fetch guard"]
+    assert ok is False
+    assert detail.startswith(
+        "no parser worker is running; this doctor's environment: FETCH_ALLOW_PRIVATE=1"
+    )
 
 
 def test_an_unreachable_redis_fails_its_checks_without_hiding_the_others(
@@ -87,3 +98,92 @@ def test_a_running_housekeeping_worker_takes_the_ping_and_nothing_is_dead_letter
 def _by_name_within(settings: Settings, probe_seconds: float) -> dict[str, tuple[bool, str, str]]:
     checks = Doctor(settings, probe_seconds=probe_seconds).run()
     return {check.name: (check.ok, check.detail, check.fix) for check in checks}
+
+
+def _parsers_reporting(
+    redis_url: str, count: int, stacks: list[Stack], timeout: float = 60.0
+) -> list[dict[str, Any]]:
+    """Wait until exactly ``count`` live parser processes report their fetch guard."""
+    monitor = Monitor(redis.Redis.from_url(redis_url))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        entries = [e for e in monitor.worker_entries("parsing") if FETCH_GUARD in e]
+        if len(entries) == count:
+            return entries
+        for stack in stacks:
+            if any(process.poll() is not None for process in stack.processes.values()):
+                pytest.fail(f"a parser command exited\n{stack.tail_logs()}")
+        time.sleep(0.2)
+    pytest.fail(
+        f"{count} parser processes did not report\n" + "".join(s.tail_logs() for s in stacks)
+    )
+
+
+def _pids_of(stack: Stack) -> set[int]:
+    """Return the pids of a stack's worker processes (children of its commands)."""
+    return {
+        child.pid
+        for process in stack.processes.values()
+        for child in psutil.Process(process.pid).children(recursive=True)
+    }
+
+
+def test_the_doctor_reports_the_fetch_guard_of_the_running_parsers_not_its_own(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # Given two parser processes started with FETCH_ALLOW_PRIVATE=1
+    env = stack_env(settings.database_url, settings.redis_url, tmp_path, FETCH_ALLOW_PRIVATE="1")
+    with running_stack(env, {"parser": worker_argv("parser", 2, 1)}, tmp_path) as stack:
+        _parsers_reporting(settings.redis_url, 2, [stack])
+        # When a doctor whose own environment blocks private addresses checks
+        own = settings.model_copy(update={"fetch_allow_private": False})
+        check = Doctor(own).fetch_guard()
+
+    # Then it reports what the workers apply: private addresses reachable
+    assert (check.ok, check.fix) == (False, FIXES["Fetch guard"])
+    assert check.detail.startswith("2 parser workers: FETCH_ALLOW_PRIVATE=1, private")
+    assert "FETCH_MAX_BYTES=10485760" in check.detail
+    assert "doctor's environment" not in check.detail
+
+
+def test_parser_workers_that_disagree_are_named_with_their_values(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # Given one parser process allowing private addresses and one refusing them
+    (tmp_path / "allowing").mkdir()
+    (tmp_path / "refusing").mkdir()
+    allowing_env = stack_env(
+        settings.database_url, settings.redis_url, tmp_path, FETCH_ALLOW_PRIVATE="1"
+    )
+    refusing_env = stack_env(
+        settings.database_url, settings.redis_url, tmp_path, FETCH_ALLOW_PRIVATE="0"
+    )
+    parser = {"parser": worker_argv("parser", 1, 1)}
+    with (
+        running_stack(allowing_env, parser, tmp_path / "allowing") as allowing,
+        running_stack(refusing_env, parser, tmp_path / "refusing") as refusing,
+    ):
+        entries = _parsers_reporting(settings.redis_url, 2, [allowing, refusing])
+        names = {e["pid"]: f"{e['host']}:{e['pid']}" for e in entries}
+        (allowing_pid,) = _pids_of(allowing) & set(names)
+        (refusing_pid,) = _pids_of(refusing) & set(names)
+
+        # When the doctor checks the fetch guard
+        disagreeing = Doctor(settings).fetch_guard()
+        # And again once the allowing one has stopped (SIGTERM to its main process only,
+        # as an orchestrator sends it: a second one to the worker would kill it at once)
+        main = allowing.processes["parser"]
+        os.kill(main.pid, signal.SIGTERM)
+        main.wait(timeout=30)
+        _parsers_reporting(settings.redis_url, 1, [refusing])
+        agreeing = Doctor(settings).fetch_guard()
+
+    # Then it says they disagree, naming each value and the workers using it
+    assert (disagreeing.ok, disagreeing.fix) == (False, FIXES["Fetch guard (workers disagree)"])
+    assert disagreeing.detail.startswith("2 parser workers disagree: FETCH_ALLOW_PRIVATE=")
+    assert f"1 on {names[allowing_pid]}" in disagreeing.detail
+    assert f"0 on {names[refusing_pid]}" in disagreeing.detail
+    assert "FETCH_MAX_BYTES" not in disagreeing.detail  # only what differs
+    # And with only the refusing worker left, the guard is on
+    assert agreeing.ok, agreeing
+    assert agreeing.detail.startswith("1 parser worker: on, private, loopback and metadata")

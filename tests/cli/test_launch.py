@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import sys
+import time
 from pathlib import Path
 
+import httpx
+import psutil
 import pytest
 
 from services.cli.launch import api_command, service_name, worker_command
 from shared.settings import Settings
+from tests.stack import KBM, free_port, running_stack, stack_env
 
 
 def test_a_worker_command_runs_dramatiq_with_the_setup_callable_on_its_queue() -> None:
@@ -47,11 +53,12 @@ def test_queue_names_are_accepted_like_the_original_start_workers_script() -> No
         service_name("images")
 
 
-def test_the_api_command_serves_the_app_factory_under_gunicorn() -> None:
+def test_the_api_command_serves_the_configured_app_under_gunicorn() -> None:
     settings = Settings.from_env(_env_file=None, api_host="127.0.0.1", api_port=5055)
     command = api_command(settings)
-    assert command.argv[-1] == "services.api.app:create_app()"
-    assert "127.0.0.1:5055" in command.argv
+    # The app is gunicorn.conf.py's: no second name of it on the command line.
+    assert not any("create_app" in arg for arg in command.argv)
+    assert command.argv[-2:] == ["--bind", "127.0.0.1:5055"]
 
 
 def test_running_together_restarts_a_command_that_exits_and_gives_up_on_one_that_keeps_exiting(
@@ -76,3 +83,65 @@ def test_running_together_restarts_a_command_that_exits_and_gives_up_on_one_that
     # Then it was started again twice, and on its third exit everything stopped with its code
     assert code == 3
     assert starts.read_text().splitlines() == ["start"] * 3
+
+
+def test_a_worker_command_serves_its_metrics_on_the_configured_host() -> None:
+    settings = Settings.from_env(_env_file=None, worker_metrics_host="0.0.0.0")
+    assert worker_command("ai", settings).env["dramatiq_prom_host"] == "0.0.0.0"
+    default = Settings.from_env(_env_file=None)
+    assert worker_command("ai", default).env["dramatiq_prom_host"] == "127.0.0.1"
+
+
+def _listening_address(pid: int, port: int) -> str | None:
+    """Return the address a process or one of its children listens on at ``port``."""
+    process = psutil.Process(pid)
+    for member in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for connection in member.net_connections(kind="tcp"):
+                if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port:
+                    return str(connection.laddr.ip)
+    return None
+
+
+def _other_local_address() -> str | None:
+    """Return an IPv4 address of this machine beyond loopback, if it has one."""
+    for addresses in psutil.net_if_addrs().values():
+        for address in addresses:
+            if address.family == socket.AF_INET and not address.address.startswith("127."):
+                return str(address.address)
+    return None
+
+
+@pytest.mark.parametrize(("configured", "bound"), [(None, "127.0.0.1"), ("0.0.0.0", "0.0.0.0")])
+def test_a_real_worker_serves_metrics_on_loopback_only_unless_told_otherwise(
+    settings: Settings, tmp_path: Path, configured: str | None, bound: str
+) -> None:
+    # Given `kbm worker default` with WORKER_METRICS_HOST unset (or set for containers)
+    port = free_port()
+    env = stack_env(settings.database_url, settings.redis_url, tmp_path)
+    for name in ("WORKER_METRICS_HOST", "dramatiq_prom_host", "dramatiq_prom_db"):
+        env.pop(name, None)
+    if configured:
+        env["WORKER_METRICS_HOST"] = configured
+    argv = [*KBM, "worker", "default", "-p", "1", "-t", "1", "--metrics-port", str(port)]
+    with running_stack(env, {"default": argv}, tmp_path) as stack:
+        # When its metrics endpoint answers on loopback
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.TransportError:
+                if stack.processes["default"].poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"no metrics on 127.0.0.1:{port}\n{stack.tail_logs()}")
+                time.sleep(0.2)
+        assert answer.status_code == 200
+
+        # Then it listens on that address alone (or on every one, when told to)
+        assert _listening_address(stack.processes["default"].pid, port) == bound
+        other = _other_local_address()
+        if other is not None:
+            with socket.socket() as sock:
+                sock.settimeout(2)
+                reached = sock.connect_ex((other, port)) == 0
+            assert reached == (bound == "0.0.0.0"), other

@@ -201,6 +201,15 @@ def test_every_kbm_service_shares_the_database_and_broker_settings(
         assert environment["HEARTBEAT_TIMEOUT_MS"].startswith("${HEARTBEAT_TIMEOUT_MS:-")
 
 
+def test_worker_metrics_listen_beyond_loopback_for_the_prometheus_container(
+    services: dict[str, Any],
+) -> None:
+    # `kbm worker` binds its metrics to 127.0.0.1 unless told otherwise; Prometheus
+    # scrapes them from its own container.
+    for name in SCALABLE:
+        assert services[name]["environment"]["WORKER_METRICS_HOST"] == "0.0.0.0", name
+
+
 def test_prometheus_and_grafana_are_provisioned_from_deploy(services: dict[str, Any]) -> None:
     prometheus_volumes = services["prometheus"]["volumes"]
     assert "./deploy/prometheus:/etc/prometheus:ro" in prometheus_volumes

@@ -299,6 +299,19 @@ def test_every_metrics_port_is_announced_for_scraping(overlay: Objects) -> None:
         assert port in ports
 
 
+def test_worker_metrics_listen_on_the_pod_addresses_for_prometheus(overlay: Objects) -> None:
+    config_maps = {obj["metadata"]["name"]: obj["data"] for obj in of_kind(overlay, "ConfigMap")}
+    for service, deployment in workers(overlay).items():
+        container = containers(deployment)[0]
+        # What the container sees: its ConfigMaps, then its own env entries on top.
+        env: dict[str, str] = {}
+        for source in container.get("envFrom", []):
+            env |= config_maps[source["configMapRef"]["name"]]
+        env |= {v["name"]: v["value"] for v in container.get("env", []) if "value" in v}
+        # `kbm worker` binds 127.0.0.1 unless told otherwise; Prometheus scrapes the pod.
+        assert env.get("WORKER_METRICS_HOST") == "0.0.0.0", service
+
+
 def test_the_migrate_job_runs_kbm_migrate_once(overlay: Objects) -> None:
     (job,) = of_kind(overlay, "Job")
     assert containers(job)[0]["args"] == ["kbm", "migrate"]

@@ -237,7 +237,7 @@ def test_prometheus_scrapes_every_target_and_every_dashboard_panel_has_data(
             NOTION_TOKEN=notion_server.token,
             NOTION_DATABASE_ID=notion_server.database_id,
             NOTION_RATE_LIMIT="50",
-            dramatiq_prom_host="127.0.0.1",
+            WORKER_METRICS_HOST="127.0.0.1",
         )
         for name in ("dramatiq_prom_db", "dramatiq_prom_port", "PROMETHEUS_MULTIPROC_DIR"):
             env.pop(name, None)

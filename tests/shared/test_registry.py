@@ -9,7 +9,7 @@ import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from shared.middleware.registry import WORKERS_KEY, WorkerRegistry
+from shared.middleware.registry import WORKERS_KEY, WorkerRegistry, describe_worker
 from shared.monitoring import Monitor
 
 
@@ -49,3 +49,42 @@ def test_a_running_worker_is_a_worker_and_a_sender_is_a_client(redis_url: str) -
     assert client.hget(WORKERS_KEY, worker_broker.broker_id) is None
     worker_broker.close()
     client_broker.close()
+
+
+def test_what_a_worker_describes_is_listed_with_it_while_it_consumes_the_queue(
+    redis_url: str,
+) -> None:
+    # Given a parsing worker that describes itself before it boots, and an ai worker
+    brokers = {queue: RedisBroker(url=redis_url) for queue in ("parsing", "ai")}
+    workers = []
+    for queue, broker in brokers.items():
+        broker.add_middleware(WorkerRegistry())
+        broker.declare_queue(queue)
+        workers.append(dramatiq.Worker(broker, queues={queue}, worker_timeout=20))
+    describe_worker(brokers["parsing"], "fetch_guard", {"FETCH_ALLOW_PRIVATE": True})
+    client = redis.Redis.from_url(redis_url)
+    for worker in workers:
+        worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while any(
+            client.zscore("dramatiq:__heartbeats__", b.broker_id) is None for b in brokers.values()
+        ):
+            assert time.monotonic() < deadline, "a worker never sent a heartbeat"
+            time.sleep(0.05)
+
+        # When monitoring lists the live workers of the parsing queue
+        entries = Monitor(client).worker_entries("parsing")
+
+        # Then only the parsing worker is listed, with what it described
+        (entry,) = entries
+        assert entry["id"] == brokers["parsing"].broker_id
+        assert entry["fetch_guard"] == {"FETCH_ALLOW_PRIVATE": True}
+        # And a worker whose heartbeat is older than the window is not
+        later = Monitor(client, clock=lambda: time.time() + 120)
+        assert later.worker_entries("parsing") == []
+    finally:
+        for worker in workers:
+            worker.stop()
+        for broker in brokers.values():
+            broker.close()

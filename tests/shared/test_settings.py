@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from shared.errors import ConfigurationError
@@ -16,6 +18,8 @@ def test_defaults_make_the_embedded_mode_work(monkeypatch: pytest.MonkeyPatch) -
     assert settings.default_timeout == 180
     assert settings.retry_delays == (0.0, 30.0, 300.0)
     assert (settings.worker_count("parsing"), settings.worker_count("default")) == (3, 1)
+    # Worker metrics stay on this machine unless a deployment opens them up.
+    assert settings.worker_metrics_host == "127.0.0.1"
 
 
 def test_environment_variables_are_read_and_typed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -23,11 +27,19 @@ def test_environment_variables_are_read_and_typed(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("RETRY_DELAYS", "0, 1.5,10")
     monkeypatch.setenv("CATEGORIES", "Rust, Go ,Python")
     monkeypatch.setenv("FETCH_ALLOW_PRIVATE", "1")
+    monkeypatch.setenv("WORKER_METRICS_HOST", "0.0.0.0")
     settings = Settings.from_env(_env_file=None)
     assert settings.api_port == 8080
     assert settings.retry_delays == (0.0, 1.5, 10.0)
     assert settings.categories == ("Rust", "Go", "Python")
     assert settings.fetch_allow_private is True
+    assert settings.worker_metrics_host == "0.0.0.0"
+    assert settings.fetch_guard() == {
+        "FETCH_ALLOW_PRIVATE": True,
+        "FETCH_MAX_BYTES": 10 * 1024 * 1024,
+        "FETCH_CONNECT_TIMEOUT": 10.0,
+        "FETCH_READ_TIMEOUT": 20.0,
+    }
 
 
 @pytest.mark.parametrize(
@@ -60,3 +72,10 @@ def test_secrets_do_not_show_in_the_settings_repr(monkeypatch: pytest.MonkeyPatc
     assert "sk-abcdef" not in repr(settings)
     assert settings.api_token is not None
     assert settings.api_token.get_secret_value() == "s3cret-token"
+
+
+def test_every_setting_is_documented_in_the_reference() -> None:
+    reference = Path(__file__).resolve().parents[2] / "docs" / "guide" / "reference.md"
+    text = reference.read_text(encoding="utf-8")
+    missing = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in text]
+    assert not missing, f"add {missing} to the environment tables of {reference}"

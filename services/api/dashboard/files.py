@@ -17,6 +17,8 @@ from typing import Any
 
 import falcon
 
+from services.api.auth import Access
+
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -84,6 +86,9 @@ def load_files(directory: Path) -> dict[str, StaticFile]:
 
 class DashboardFiles:
     """Sink answering the dashboard's files with CSP and revalidation headers."""
+
+    #: Static files, no data: the page asks for the token and sends it on its API calls.
+    access = Access.OPEN
 
     def __init__(self, directory: Path = STATIC_DIR) -> None:
         self.files = load_files(directory)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from services.api.auth import principal_of
+from services.api.auth import Access, principal_of
 from services.api.body import read_body
 from services.api.envelope import reply
 from services.api.schemas import FeedBody, FeedChange, FeedsQuery, validate_query
@@ -18,6 +18,8 @@ def feed_url(feed_id: int) -> str:
 
 class FeedsResource:
     """``POST /api/feeds`` and ``GET /api/feeds``."""
+
+    access = Access.READ
 
     def __init__(self, feeds: FeedService) -> None:
         self.feeds = feeds
@@ -42,6 +44,8 @@ class FeedsResource:
 
 class FeedResource:
     """``GET``, ``PATCH`` (pause / resume) and ``DELETE /api/feeds/{id}``."""
+
+    access = Access.READ
 
     def __init__(self, feeds: FeedService) -> None:
         self.feeds = feeds

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import falcon
 
+from services.api.auth import Access
 from services.api.body import read_body
 from services.api.envelope import reply
 from services.api.schemas import LinksBody
@@ -26,6 +27,8 @@ class LinksResource:
 
 class LinkResource:
     """``GET /api/links/{id}``."""
+
+    access = Access.READ
 
     def __init__(self, tasks: TaskService) -> None:
         self.tasks = tasks

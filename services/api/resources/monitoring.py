@@ -6,6 +6,7 @@ import dramatiq
 import falcon
 import redis
 
+from services.api.auth import Access
 from services.api.body import read_body
 from services.api.envelope import reply
 from services.api.schemas import DeadLettersQuery, RequeueBody, validate_query
@@ -17,6 +18,8 @@ from shared.monitoring import Monitor
 
 class WorkersResource:
     """``GET /api/monitoring/workers``."""
+
+    access = Access.READ
 
     uses_database = False
 
@@ -31,6 +34,8 @@ class WorkersResource:
 class QueuesResource:
     """``GET /api/monitoring/queues``."""
 
+    access = Access.READ
+
     uses_database = False
 
     def __init__(self, monitor: Monitor) -> None:
@@ -43,6 +48,8 @@ class QueuesResource:
 
 class HealthResource:
     """``GET /api/monitoring/health``: 200 when every part answers, 503 otherwise."""
+
+    access = Access.OPEN
 
     # The check opens its own connection: it must answer when the database is down.
     uses_database = False
@@ -59,6 +66,8 @@ class HealthResource:
 
 class DeadLettersResource:
     """``GET /api/monitoring/dead-letters``: dead letters with their recorded error."""
+
+    access = Access.READ
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client

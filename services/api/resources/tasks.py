@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from services.api.auth import principal_of
+from services.api.auth import Access, principal_of
 from services.api.body import read_body
 from services.api.envelope import reply
 from services.api.schemas import HistoryQuery, ItemsQuery, TaskBody, validate_query
@@ -36,6 +36,8 @@ class CreateTaskResource:
 class HistoryResource:
     """``GET /api/tasks/history``."""
 
+    access = Access.READ
+
     def __init__(self, tasks: TaskService) -> None:
         self.tasks = tasks
 
@@ -49,6 +51,8 @@ class HistoryResource:
 class TaskResource:
     """``GET /api/tasks/history/{id}``."""
 
+    access = Access.READ
+
     def __init__(self, tasks: TaskService) -> None:
         self.tasks = tasks
 
@@ -59,6 +63,8 @@ class TaskResource:
 
 class ItemsResource:
     """``GET /api/tasks/history/{id}/items``."""
+
+    access = Access.READ
 
     def __init__(self, tasks: TaskService) -> None:
         self.tasks = tasks
