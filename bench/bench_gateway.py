@@ -13,7 +13,8 @@ workers, ``--worker-class sync``), side by side.
   :func:`bench.rq_baseline.submit`).
 - **status reads**: ``GET /api/tasks/history/{id}`` of a 1 000-item task from
   ``BENCH_GATEWAY_CLIENTS`` (default 8) httpx threads for ``BENCH_GATEWAY_SECONDS``
-  (default 8 s, at most ``BENCH_GATEWAY_REQUESTS`` = 20 000 requests), over loopback;
+  (default 8 s, at most ``BENCH_GATEWAY_REQUESTS`` = 20 000 requests), over loopback,
+  ``BENCH_GATEWAY_ROUNDS`` (3) rounds alternating with the former configuration;
   baseline: a fixed-JSON WSGI app (:mod:`bench.hello_app`) under the same gunicorn
   configuration and load: what gunicorn, HTTP and the load generator cost.
 - **stalled clients**: ``BENCH_GATEWAY_STALLED`` (default 50) connections that never finish
@@ -50,6 +51,7 @@ SUBMISSIONS = int(os.environ.get("BENCH_GATEWAY_SUBMISSIONS", "3"))
 LINKS = 1000
 CLIENTS = int(os.environ.get("BENCH_GATEWAY_CLIENTS", "8"))
 SECONDS = float(os.environ.get("BENCH_GATEWAY_SECONDS", "8"))
+ROUNDS = int(os.environ.get("BENCH_GATEWAY_ROUNDS", "3"))
 MAX_REQUESTS = int(os.environ.get("BENCH_GATEWAY_REQUESTS", "20000"))
 STALLED = int(os.environ.get("BENCH_GATEWAY_STALLED", "50"))
 STALLED_WAIT_S = 10.0
@@ -150,13 +152,23 @@ def main() -> None:
                     rq_accept.append(time.perf_counter() - started)
                 flush_redis()
                 status_path = f"/api/tasks/history/{task_id}"
-                load(url, status_path)  # warm-up: connections, caches
-                rate, latencies, errors = load(url, status_path)
-                health_s, status_s = stalled(url, status_path)
-            with gateway(env, **SYNC) as url:  # type: ignore[arg-type]
-                load(url, status_path)
-                sync_rate, sync_latencies, sync_errors = load(url, status_path)
-                sync_health_s, sync_status_s = stalled(url, status_path)
+                with gateway(env, **SYNC) as sync_url:  # type: ignore[arg-type]
+                    load(url, status_path)  # warm-up: connections, caches
+                    load(sync_url, status_path)
+                    # Alternating rounds: the machine's drift falls on both alike.
+                    rate, latencies, errors = 0.0, [], 0
+                    sync_rate, sync_latencies, sync_errors = 0.0, [], 0
+                    for _ in range(ROUNDS):
+                        round_rate, round_latencies, round_errors = load(url, status_path)
+                        rate += round_rate / ROUNDS
+                        latencies += round_latencies
+                        errors += round_errors
+                        round_rate, round_latencies, round_errors = load(sync_url, status_path)
+                        sync_rate += round_rate / ROUNDS
+                        sync_latencies += round_latencies
+                        sync_errors += round_errors
+                    health_s, status_s = stalled(url, status_path)
+                    sync_health_s, sync_status_s = stalled(sync_url, status_path)
             database.close_all()
         with gateway(env, app="bench.hello_app:asgi_app") as url:
             load(url, "/")

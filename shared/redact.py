@@ -26,10 +26,11 @@ from urllib.parse import unquote_plus
 #: What replaces a secret query parameter's value.
 REDACTED = "REDACTED"
 
-# After "://", the userinfo runs to the authority's last "@" (as urllib splits it): it
-# cannot hold "/", "?", "#" or whitespace, nor the quotes and angle brackets that end a
-# URL in logged JSON, HTML or prose (and are never valid in one).
-_USERINFO = re.compile(r'://[^\s/?#"<>]*@')
+# After "//" (with a scheme or not; backslashes read as browsers do), the userinfo runs
+# to the authority's last "@" (as urllib splits it): it cannot hold "/", "\\", "?", "#"
+# or whitespace, nor the quotes and angle brackets that end a URL in logged JSON, HTML or
+# prose (and are never valid in one).
+_USERINFO = re.compile(r'((?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]{2})[^\s/\\?#"<>]*@')
 # A query parameter: ``name=value`` after "?", "&" or ";" (or at the start of a bare
 # query string); the value runs to the next "&", "#" or whitespace.
 _PARAM = re.compile(r"(?P<name>(?:^|(?<=[?&;]))[^=&;?#\s]+)=(?P<value>[^&#\s]*)")
@@ -40,7 +41,7 @@ def redact_urls(text: str) -> str:
     """Return ``text`` with the userinfo (``user:pass@``) of every URL in it removed."""
     if "@" not in text:
         return text
-    return _USERINFO.sub("://", text)
+    return _USERINFO.sub(r"\1", text)
 
 
 def is_secret_name(name: str) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 
 from peewee import fn
 
+from shared.db import CompiledQuery
 from shared.feeding import PRIORITIES
 from shared.models import (
     TERMINAL,
@@ -56,19 +57,51 @@ def task_summary(task: Task) -> dict[str, Any]:
     }
 
 
-def _item_counts(task_id: int) -> dict[tuple[str, str], int]:
-    """Return a task's items counted by (stage, status): one grouped query."""
-    rows: Any = (
-        TaskItem.select(TaskItem.stage, TaskItem.status, fn.COUNT(TaskItem.id))
-        .where(TaskItem.task == task_id)
-        .group_by(TaskItem.stage, TaskItem.status)
-        .tuples()
+#: A task's items counted by (stage, status).
+_ITEM_COUNTS = CompiledQuery(
+    lambda task_id: TaskItem.select(TaskItem.stage, TaskItem.status, fn.COUNT(TaskItem.id))
+    .where(TaskItem.task == task_id)
+    .group_by(TaskItem.stage, TaskItem.status)
+)
+#: A task's stage runs by (stage, status): count, total and timed duration, max, attempts.
+_RUN_FIGURES = CompiledQuery(
+    lambda task_id: StageRun.select(
+        StageRun.stage,
+        StageRun.status,
+        fn.COUNT(StageRun.id),
+        fn.SUM(StageRun.duration_ms),
+        fn.COUNT(StageRun.duration_ms),
+        fn.MAX(StageRun.duration_ms),
+        fn.SUM(StageRun.attempts),
     )
-    return {(stage, status): count for stage, status, count in rows}
+    .join(TaskItem)
+    .where(TaskItem.task == task_id)
+    .group_by(StageRun.stage, StageRun.status)
+)
+#: The tokens and cost of a task's completed enrichments.
+_TOKEN_USAGE = CompiledQuery(
+    lambda task_id: Enrichment.select(
+        fn.COALESCE(fn.SUM(Enrichment.prompt_tokens), 0),
+        fn.COALESCE(fn.SUM(Enrichment.completion_tokens), 0),
+        fn.COALESCE(fn.SUM(Enrichment.cost_usd), 0),
+    )
+    .join(TaskItem, on=(TaskItem.link == Enrichment.link))
+    .join(StageRun, on=(StageRun.item == TaskItem.id))
+    .where(
+        (TaskItem.task == task_id)
+        & (StageRun.stage == "enrich")
+        & (StageRun.status == "completed")
+    )
+)
+
+
+def _item_counts(task_id: int) -> dict[tuple[str, str], int]:
+    """Return a task's items counted by (stage, status)."""
+    return {(stage, status): count for stage, status, count in _ITEM_COUNTS.rows(task_id)}
 
 
 def _stage_counts(task: Task, items: dict[tuple[str, str], int]) -> dict[str, dict[str, Any]]:
-    """Return per stage: runs by status and duration figures (one grouped query).
+    """Return per stage: runs by status and duration figures.
 
     ``items`` are the task's items by (stage, status): items waiting to be fed have no
     stage run yet (or a reset one), so a stage's ``pending`` counts those items.
@@ -77,21 +110,7 @@ def _stage_counts(task: Task, items: dict[tuple[str, str], int]) -> dict[str, di
         name: {"pending": 0, "queued": 0, "running": 0, "completed": 0, "failed": 0}
         for name in task.stages
     }
-    rows: Any = (
-        StageRun.select(
-            StageRun.stage,
-            StageRun.status,
-            fn.COUNT(StageRun.id),
-            fn.SUM(StageRun.duration_ms),
-            fn.COUNT(StageRun.duration_ms),
-            fn.MAX(StageRun.duration_ms),
-            fn.SUM(StageRun.attempts),
-        )
-        .join(TaskItem)
-        .where(TaskItem.task == task.id)
-        .group_by(StageRun.stage, StageRun.status)
-        .tuples()
-    )
+    rows = _RUN_FIGURES.rows(task.id)
     timing: dict[str, list[Any]] = {}  # stage: [total ms, timed runs, max ms, attempts]
     for stage, status, count, total_ms, timed, max_ms, attempts in rows:
         stages.setdefault(stage, {})[status] = count
@@ -115,22 +134,7 @@ def _stage_counts(task: Task, items: dict[tuple[str, str], int]) -> dict[str, di
 
 
 def _token_usage(task: Task) -> dict[str, Any]:
-    usage: Any = (
-        Enrichment.select(
-            fn.COALESCE(fn.SUM(Enrichment.prompt_tokens), 0).alias("prompt"),
-            fn.COALESCE(fn.SUM(Enrichment.completion_tokens), 0).alias("completion"),
-            fn.COALESCE(fn.SUM(Enrichment.cost_usd), 0).alias("cost"),
-        )
-        .join(TaskItem, on=(TaskItem.link == Enrichment.link))
-        .join(StageRun, on=(StageRun.item == TaskItem.id))
-        .where(
-            (TaskItem.task == task.id)
-            & (StageRun.stage == "enrich")
-            & (StageRun.status == "completed")
-        )
-        .tuples()
-        .get()
-    )
+    usage = _TOKEN_USAGE.rows(task.id)[0]
     prompt, completion, cost = usage
     return {
         "prompt_tokens": int(prompt),

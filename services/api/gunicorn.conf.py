@@ -40,6 +40,10 @@ worker_class = "asgi"
 asgi_lifespan = "off"
 # Connections one worker holds open at once (idle or unfinished ones included).
 worker_connections = 1000
+# Every response closes its connection, as the sync workers' did: a worker that restarts
+# (max_requests) would otherwise close kept-alive connections under a client's next request.
+keepalive = 0
+
 timeout = 30
 graceful_timeout = 30
 # Recycle workers now and then so a slow leak never grows; jitter keeps them from

@@ -38,9 +38,9 @@ from services.parser.transport import (
     guarded_client,
     redirect_target,
     url_problem,
-    without_userinfo,
 )
 from shared.errors import FetchError, FetchRejected, RateLimited
+from shared.redact import redact_urls
 from shared.settings import Settings
 
 MAX_REDIRECTS = 5
@@ -140,14 +140,14 @@ def fetch_page(
                 return dataclasses.replace(answer, url=url)
             if answer in visited:
                 raise FetchRejected(
-                    f"GET {without_userinfo(url)} redirects in a loop: "
-                    f"{without_userinfo(current)} leads back to {without_userinfo(answer)}"
+                    f"GET {redact_urls(url)} redirects in a loop: "
+                    f"{redact_urls(current)} leads back to {redact_urls(answer)}"
                 )
             visited.add(answer)
             current = answer
         raise FetchRejected(
-            f"GET {without_userinfo(url)} redirected more than {MAX_REDIRECTS} times "
-            f"(last to {without_userinfo(current)})"
+            f"GET {redact_urls(url)} redirected more than {MAX_REDIRECTS} times "
+            f"(last to {redact_urls(current)})"
         )
 
 
@@ -159,14 +159,14 @@ def check_url(url: str, *, allow_private: bool) -> None:
     """
     problem = url_problem(url)
     if problem is not None:
-        raise FetchRejected(f"GET {without_userinfo(url)} refused: {problem}")
+        raise FetchRejected(f"GET {redact_urls(url)} refused: {problem}")
     parsed = httpx.URL(url)
     try:
         if literal_address(parsed.host) is not None:
             port = parsed.port or (443 if parsed.scheme == "https" else 80)
             checked_addresses(parsed.host, port, allow_private=allow_private)
     except FetchRejected as ex:
-        raise type(ex)(f"GET {without_userinfo(url)} refused: {ex}") from ex
+        raise type(ex)(f"GET {redact_urls(url)} refused: {ex}") from ex
 
 
 def _get(
@@ -178,7 +178,7 @@ def _get(
     extra_headers: dict[str, str],
 ) -> FetchedPage | str:
     """Send one GET; return the page, or the next URL when the answer is a redirect."""
-    shown = without_userinfo(url)  # what messages name: never a password
+    shown = redact_urls(url)  # what messages name: never a password
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise FetchError(f"GET {shown} ran out of time: the fetch deadline passed during redirects")
@@ -265,7 +265,7 @@ def _location(url: str, response: httpx.Response) -> str:
     location = response.headers.get("Location", "").strip()
     if not location:
         raise FetchRejected(
-            f"GET {without_userinfo(url)} answered HTTP {response.status_code} "
+            f"GET {redact_urls(url)} answered HTTP {response.status_code} "
             "without saying where to go"
         )
     return redirect_target(url, location)

@@ -19,7 +19,6 @@ therefore refuses such a redirect first (:func:`redirect_target`), naming both U
 from __future__ import annotations
 
 import functools
-import re
 import ssl
 from collections.abc import Iterable
 from urllib.parse import urljoin, urlsplit
@@ -29,19 +28,13 @@ import httpx
 
 from services.parser.addresses import Resolver, checked_addresses, system_resolver
 from shared.errors import FetchRejected
+from shared.redact import redact_urls
 
 # A host with many addresses could otherwise make one fetch try each for the full
 # connect timeout.
 MAX_ADDRESSES_TRIED = 3
 #: The only schemes the parser fetches, and so the only redirects it follows.
 SCHEMES = frozenset({"http", "https"})
-# The authority's "user:password@" (up to its last "@"), backslashes read as browsers do.
-_USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]{2})[^/\\?#]*@")
-
-
-def without_userinfo(url: str) -> str:
-    """Return ``url`` without its ``user:password@`` part, for error messages."""
-    return _USERINFO.sub(r"\1", url, count=1)
 
 
 def url_problem(url: str) -> str | None:
@@ -75,8 +68,7 @@ def redirect_target(url: str, location: str) -> str:
         target, problem = location, f"malformed URL ({ex})"
     if problem is not None:
         raise FetchRejected(
-            f"GET {without_userinfo(target)} refused: {problem} "
-            f"(redirected from {without_userinfo(url)})"
+            f"GET {redact_urls(target)} refused: {problem} (redirected from {redact_urls(url)})"
         )
     return target
 

@@ -21,8 +21,9 @@ import pytest
 from services.parser import transport
 from services.parser.addresses import BlockedAddress, system_resolver
 from services.parser.fetch import fetch_page
-from services.parser.transport import GuardedBackend, guarded_client, without_userinfo
+from services.parser.transport import GuardedBackend, guarded_client
 from shared.errors import FetchRejected
+from shared.redact import redact_urls
 from shared.settings import Settings
 from tests.parser.conftest import PUBLIC_ADDRESS, FakeDNS, LoopbackNetwork, LoopbackSite
 
@@ -103,7 +104,7 @@ def test_an_internal_address_in_any_spelling_is_refused_before_any_request(
         fetch_page(url, guarded_settings(), client=client)
 
     # Messages name the URL without its user:password@ (the one spelling that has one).
-    assert str(caught.value).startswith(f"GET {without_userinfo(url)} refused: ")
+    assert str(caught.value).startswith(f"GET {redact_urls(url)} refused: ")
     assert canary.hits == []
     assert network.connections == []
 
