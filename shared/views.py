@@ -59,38 +59,44 @@ def task_summary(task: Task) -> dict[str, Any]:
 
 #: A task's items counted by (stage, status).
 _ITEM_COUNTS = CompiledQuery(
-    lambda task_id: TaskItem.select(TaskItem.stage, TaskItem.status, fn.COUNT(TaskItem.id))
-    .where(TaskItem.task == task_id)
-    .group_by(TaskItem.stage, TaskItem.status)
+    lambda task_id: (
+        TaskItem.select(TaskItem.stage, TaskItem.status, fn.COUNT(TaskItem.id))
+        .where(TaskItem.task == task_id)
+        .group_by(TaskItem.stage, TaskItem.status)
+    )
 )
 #: A task's stage runs by (stage, status): count, total and timed duration, max, attempts.
 _RUN_FIGURES = CompiledQuery(
-    lambda task_id: StageRun.select(
-        StageRun.stage,
-        StageRun.status,
-        fn.COUNT(StageRun.id),
-        fn.SUM(StageRun.duration_ms),
-        fn.COUNT(StageRun.duration_ms),
-        fn.MAX(StageRun.duration_ms),
-        fn.SUM(StageRun.attempts),
+    lambda task_id: (
+        StageRun.select(
+            StageRun.stage,
+            StageRun.status,
+            fn.COUNT(StageRun.id),
+            fn.SUM(StageRun.duration_ms),
+            fn.COUNT(StageRun.duration_ms),
+            fn.MAX(StageRun.duration_ms),
+            fn.SUM(StageRun.attempts),
+        )
+        .join(TaskItem)
+        .where(TaskItem.task == task_id)
+        .group_by(StageRun.stage, StageRun.status)
     )
-    .join(TaskItem)
-    .where(TaskItem.task == task_id)
-    .group_by(StageRun.stage, StageRun.status)
 )
 #: The tokens and cost of a task's completed enrichments.
 _TOKEN_USAGE = CompiledQuery(
-    lambda task_id: Enrichment.select(
-        fn.COALESCE(fn.SUM(Enrichment.prompt_tokens), 0),
-        fn.COALESCE(fn.SUM(Enrichment.completion_tokens), 0),
-        fn.COALESCE(fn.SUM(Enrichment.cost_usd), 0),
-    )
-    .join(TaskItem, on=(TaskItem.link == Enrichment.link))
-    .join(StageRun, on=(StageRun.item == TaskItem.id))
-    .where(
-        (TaskItem.task == task_id)
-        & (StageRun.stage == "enrich")
-        & (StageRun.status == "completed")
+    lambda task_id: (
+        Enrichment.select(
+            fn.COALESCE(fn.SUM(Enrichment.prompt_tokens), 0),
+            fn.COALESCE(fn.SUM(Enrichment.completion_tokens), 0),
+            fn.COALESCE(fn.SUM(Enrichment.cost_usd), 0),
+        )
+        .join(TaskItem, on=(TaskItem.link == Enrichment.link))
+        .join(StageRun, on=(StageRun.item == TaskItem.id))
+        .where(
+            (TaskItem.task == task_id)
+            & (StageRun.stage == "enrich")
+            & (StageRun.status == "completed")
+        )
     )
 )
 
