@@ -21,6 +21,21 @@ from shared.errors import PublishError, RetryableError
 from tests.notion.commonmark import active_html, html, links, shown_blocks, split_front_matter
 from tests.notion.documents import long_document
 
+#: The front matter's keys, in the order the publisher writes them.
+FRONT_MATTER_KEYS = [
+    "title",
+    "url",
+    "tags",
+    "category",
+    "sentiment",
+    "sentiment_score",
+    "summary",
+    "author",
+    "published",
+    "language",
+    "link_id",
+]
+
 
 def make_document(**changes: Any) -> PublishDocument:
     document = PublishDocument(
@@ -70,19 +85,7 @@ def test_front_matter_holds_every_field_of_the_document(tmp_path: Path) -> None:
         "language": "en",
         "link_id": 42,
     }
-    assert list(front) == [
-        "title",
-        "url",
-        "tags",
-        "category",
-        "sentiment",
-        "sentiment_score",
-        "summary",
-        "author",
-        "published",
-        "language",
-        "link_id",
-    ]
+    assert list(front) == FRONT_MATTER_KEYS
 
 
 @pytest.mark.parametrize(
@@ -585,19 +588,7 @@ def test_front_matter_values_can_neither_add_keys_nor_end_it(tmp_path: Path, val
     content = path.read_text(encoding="utf-8")
     header, body = split_front_matter(content)
     front = yaml.safe_load(header)
-    assert list(front) == [
-        "title",
-        "url",
-        "tags",
-        "category",
-        "sentiment",
-        "sentiment_score",
-        "summary",
-        "author",
-        "published",
-        "language",
-        "link_id",
-    ]
+    assert list(front) == FRONT_MATTER_KEYS
     assert (front["title"], front["summary"], front["category"]) == (value, value, value)
     assert (front["tags"], front["author"], front["url"]) == ([value, "ok"], [value], document.url)
     # No reader that splits lines more eagerly (at "\r" or U+2028) sees the end either.
