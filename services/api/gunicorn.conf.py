@@ -22,11 +22,7 @@ from prometheus_client import multiprocess
 
 from services.api.app import configured_token, refuse_open_bind
 from shared.errors import ConfigurationError
-from shared.redact import install as install_redaction
 from shared.settings import Settings
-
-# Every record of the master and its forked workers, gunicorn's and the app's, is redacted.
-install_redaction()
 
 _settings = Settings.from_env()
 _host = _settings.api_host
