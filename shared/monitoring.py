@@ -102,10 +102,9 @@ class Monitor:
                 held.setdefault(worker_id, {})[queue] = size
         return held
 
-    def workers(self) -> dict[str, Any]:
-        """Return the brokers seen in the last minute with their heartbeat age and holdings."""
-        now_ms = self.clock() * 1000
-        seen: list[tuple[bytes, float]] = cast(
+    def _heartbeats(self, now_ms: float) -> list[tuple[bytes, float]]:
+        """Return (broker id, last heartbeat in ms) of the brokers seen within the window."""
+        return cast(
             list[tuple[bytes, float]],
             self.client.zrangebyscore(
                 self._key("__heartbeats__"),
@@ -114,6 +113,11 @@ class Monitor:
                 withscores=True,
             ),
         )
+
+    def workers(self) -> dict[str, Any]:
+        """Return the brokers seen in the last minute with their heartbeat age and holdings."""
+        now_ms = self.clock() * 1000
+        seen = self._heartbeats(now_ms)
         held = self._held() if seen else {}
         registered = self._registered([member for member, _ in seen])
         workers = []
@@ -144,12 +148,7 @@ class Monitor:
 
     def worker_entries(self, queue: str) -> list[dict[str, Any]]:
         """Return the registry entries (with ``id``) of live workers consuming ``queue``."""
-        alive = cast(
-            list[bytes],
-            self.client.zrangebyscore(
-                self._key("__heartbeats__"), self.clock() * 1000 - self.window_s * 1000, "+inf"
-            ),
-        )
+        alive = [member for member, _ in self._heartbeats(self.clock() * 1000)]
         return [
             {"id": worker_id, **entry}
             for worker_id, entry in sorted(self._registered(alive).items())
