@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1.7
-#
 # One image per service, all built from this file:
 #
 #   docker build --target api    -t kbm-api .      # gateway: gunicorn on :5000, /metrics
@@ -9,7 +7,16 @@
 #   docker build --target housekeeping -t kbm-housekeeping .  # kbm worker default (reconciler, cleanup)
 #   docker build --target scheduler -t kbm-scheduler .        # kbm scheduler (periodiq: exactly one)
 #   docker build --target migrate   -t kbm-migrate .          # kbm migrate (one-shot)
+#   docker build -t kbm .             # the last stage: every service and scripts/ in one
+#                                     # image (a bare `build: .`, the original guide's)
 #
+# `make images` builds them all (docker-compose.yml) and, where no registry answers,
+# stand-ins for the base images (deploy/images/build). Offline, or where builds cannot
+# reach PyPI, the dependencies come from the wheels in wheelhouse/:
+#
+#   docker build --build-arg PIP_NO_INDEX=1 --target parser -t kbm-parser .
+#
+# The classic builder and BuildKit both build it (no BuildKit-only syntax).
 # Each image carries only its service's extras (pyproject.toml) plus the `kbm` command,
 # runs as the unprivileged user 10001 with a read-only root filesystem in mind (only /tmp
 # and, for the Markdown publisher, /app/export are written), and starts under tini so that
@@ -30,42 +37,68 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # Dependencies first (from pyproject.toml alone, cached until it changes), then the
 # project itself without dependencies, so a code change rebuilds one small layer.
 FROM python AS deps
+# 1: install from wheelhouse/ only (offline). Pip also looks there when online.
+ARG PIP_NO_INDEX=0
+ENV PIP_NO_INDEX=${PIP_NO_INDEX} \
+    PIP_FIND_LINKS=/wheelhouse \
+    PIP_NO_CACHE_DIR=1
+COPY wheelhouse/ /wheelhouse/
 WORKDIR /src
-COPY pyproject.toml README.md ./
+# pyproject.toml names README.md as the package's description: a blank one here keeps a
+# README edit from rebuilding the dependency layers (the real one comes with the code).
+COPY pyproject.toml ./
 # --upgrade-deps: the base image's pip may predate fixes its resolver needs here (pip 23
 # fails on lxml[html-clean] required twice by the parser's extras).
-RUN --mount=type=cache,target=/root/.cache/pip mkdir shared services \
+RUN touch README.md && mkdir shared services \
     && python -m venv --upgrade-deps /opt/venv
 
 FROM deps AS venv-core
-RUN --mount=type=cache,target=/root/.cache/pip pip install "/src[cli]"
+RUN pip install "/src[cli]"
+COPY README.md ./
 COPY shared ./shared
 COPY services ./services
-RUN --mount=type=cache,target=/root/.cache/pip pip install --no-deps --force-reinstall /src
+RUN pip install --no-deps --force-reinstall --no-build-isolation /src \
+    && pip uninstall --yes --quiet pip setuptools
 
 FROM deps AS venv-api
-RUN --mount=type=cache,target=/root/.cache/pip pip install "/src[api,cli]"
+RUN pip install "/src[api,cli]"
+COPY README.md ./
 COPY shared ./shared
 COPY services ./services
-RUN --mount=type=cache,target=/root/.cache/pip pip install --no-deps --force-reinstall /src
+RUN pip install --no-deps --force-reinstall --no-build-isolation /src \
+    && pip uninstall --yes --quiet pip setuptools
 
 FROM deps AS venv-parser
-RUN --mount=type=cache,target=/root/.cache/pip pip install "/src[parser,cli]"
+RUN pip install "/src[parser,cli]"
+COPY README.md ./
 COPY shared ./shared
 COPY services ./services
-RUN --mount=type=cache,target=/root/.cache/pip pip install --no-deps --force-reinstall /src
+RUN pip install --no-deps --force-reinstall --no-build-isolation /src \
+    && pip uninstall --yes --quiet pip setuptools
 
 FROM deps AS venv-ai
-RUN --mount=type=cache,target=/root/.cache/pip pip install "/src[ai,cli]"
+RUN pip install "/src[ai,cli]"
+COPY README.md ./
 COPY shared ./shared
 COPY services ./services
-RUN --mount=type=cache,target=/root/.cache/pip pip install --no-deps --force-reinstall /src
+RUN pip install --no-deps --force-reinstall --no-build-isolation /src \
+    && pip uninstall --yes --quiet pip setuptools
 
 FROM deps AS venv-notion
-RUN --mount=type=cache,target=/root/.cache/pip pip install "/src[notion,cli]"
+RUN pip install "/src[notion,cli]"
+COPY README.md ./
 COPY shared ./shared
 COPY services ./services
-RUN --mount=type=cache,target=/root/.cache/pip pip install --no-deps --force-reinstall /src
+RUN pip install --no-deps --force-reinstall --no-build-isolation /src \
+    && pip uninstall --yes --quiet pip setuptools
+
+FROM deps AS venv-all
+RUN pip install "/src[api,parser,ai,notion,cli]"
+COPY README.md ./
+COPY shared ./shared
+COPY services ./services
+RUN pip install --no-deps --force-reinstall --no-build-isolation /src \
+    && pip uninstall --yes --quiet pip setuptools
 
 # --- runtime base: user, init, probe ------------------------------------------------------
 FROM python AS runtime
@@ -84,9 +117,7 @@ COPY deploy/probe.py /app/deploy/probe.py
 # metrics listen on loopback unless the orchestrator sets WORKER_METRICS_HOST=0.0.0.0
 # for its Prometheus (docker-compose.yml and deploy/k8s do).
 ENV TZ=UTC \
-    EXPORT_DIR=/app/export \
-    dramatiq_prom_port=9191 \
-    dramatiq_prom_db=/tmp/dramatiq-prometheus
+    EXPORT_DIR=/app/export
 USER 10001:10001
 ENTRYPOINT ["tini", "--"]
 
@@ -127,3 +158,12 @@ CMD ["kbm", "scheduler"]
 FROM runtime AS migrate
 COPY --from=venv-core /opt/venv /opt/venv
 CMD ["kbm", "migrate"]
+
+# --- the last stage: every service in one image ------------------------------------------
+# What a bare `docker build .` (or `build: .` in a compose file) gets: any kbm command, and
+# the original system's `python scripts/start_workers.py --queue parsing --workers 3`.
+FROM runtime AS all
+COPY --from=venv-all /opt/venv /opt/venv
+COPY scripts/start_workers.py /app/scripts/start_workers.py
+EXPOSE 5000 9191
+CMD ["kbm", "--help"]

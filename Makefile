@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help dev demo test chaos lint format up clean bench eval-extract
+.PHONY: help dev demo test chaos lint format up clean bench eval-extract images compose-e2e
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,6 +35,12 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 
 demo: $(STAMP) ## import the sample articles end to end in local mode (no Redis, no PostgreSQL)
 	$(BIN)/python -m demo
+
+images: $(STAMP) ## build every image of docker-compose.yml (stand-ins and a wheelhouse where offline)
+	PIP=$(BIN)/pip deploy/images/build
+
+compose-e2e: $(STAMP) ## the compose stack end to end on the images of make images (--scale parser=3, faults)
+	$(BIN)/pytest -m compose tests/deploy -s $(PYTEST_ARGS)
 
 up: $(STAMP) ## run the gateway and every worker locally against REDIS_URL/DATABASE_URL
 	$(BIN)/kbm up

@@ -51,11 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         launch.exec_command(
             launch.worker_command(service, settings, processes=args.workers, threads=args.threads)
         )
-    commands = [
-        launch.worker_command(service, settings, threads=args.threads)
-        for service in launch.SERVICES
-    ]
-    return launch.run_together(commands)
+    # One metrics port per command, as `kbm up`: WORKER_METRICS_PORT, the next, …
+    return launch.run_together(launch.worker_commands(settings, threads=args.threads))
 
 
 if __name__ == "__main__":

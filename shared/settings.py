@@ -10,7 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.errors import ConfigurationError
@@ -127,6 +134,15 @@ class Settings(BaseSettings):
     #: Address ``kbm worker`` serves its Prometheus metrics on (Dramatiq's
     #: ``dramatiq_prom_host``): loopback, unless a scraper in another container needs it.
     worker_metrics_host: str = Field("127.0.0.1", min_length=1)
+    #: Port ``kbm worker`` serves its Prometheus metrics on (``--metrics-port`` wins); ``kbm
+    #: up`` gives its worker commands this port, the next, … Dramatiq's own
+    #: ``dramatiq_prom_port`` is read too, when ``WORKER_METRICS_PORT`` is unset.
+    worker_metrics_port: int = Field(
+        9191,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("worker_metrics_port", "dramatiq_prom_port"),
+    )
 
     #: Recurring jobs, ``kind=cron`` separated by ``;`` (see ``shared.schedule``).
     recurring_jobs: str = ""
@@ -214,7 +230,7 @@ class Settings(BaseSettings):
         except ValidationError as ex:
             problems = []
             for error in ex.errors():
-                name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+                name = _variable(str(error["loc"][0])) if error["loc"] else "settings"
                 problems.append(f"{name}: {error['msg']} (got {error.get('input')!r})")
             raise ConfigurationError("invalid setting " + "; ".join(problems)) from None
 
@@ -241,6 +257,16 @@ class Settings(BaseSettings):
     def retry_delay(self, retry: int) -> float:
         """Return the delay in seconds before retry number ``retry`` (0-based)."""
         return self.retry_delays[min(retry, len(self.retry_delays) - 1)]
+
+
+def _variable(field: str) -> str:
+    """Return how an error names a field's variable, with its fallback names if any."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    if not isinstance(alias, AliasChoices):
+        return field.upper()
+    others = [str(choice) for choice in alias.choices[1:]]
+    return f"{field.upper()} (or {', '.join(others)})"
 
 
 def _split_secret(secret: SecretStr | None) -> list[str]:

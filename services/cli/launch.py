@@ -9,10 +9,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.consumer import SPARE_THREADS
+from shared.errors import ConfigurationError
 from shared.settings import Settings
 
 #: Service → (queue it consumes, module declaring its actors).
@@ -25,8 +26,35 @@ SERVICES: dict[str, tuple[str, str]] = {
 #: Queue names are accepted too, as the original ``start_workers.py --queue parsing``.
 QUEUE_TO_SERVICE = {queue: service for service, (queue, _) in SERVICES.items()}
 
-DEFAULT_METRICS_PORT = 9191
+MAX_PORT = 65535
+
 GUNICORN_CONF = Path(__file__).resolve().parents[1] / "api" / "gunicorn.conf.py"
+
+
+class MetricsFolder:
+    """Dramatiq's multiprocess metrics folder of one worker command, private to this process.
+
+    Dramatiq only creates its folder (``dramatiq_prom_db``) and never empties it, and the
+    exposition server sums every file in it: a fixed path would mix two stacks' metrics, or
+    a restarted command's with its dead predecessor's. So every start gets a new empty
+    folder from :func:`tempfile.mkdtemp`; only folders made here are ever removed.
+    """
+
+    def __init__(self, service: str) -> None:
+        self.prefix = f"kbm-metrics-{service}-"
+        self.path: str | None = None
+
+    def fresh(self) -> str:
+        """Make a new empty folder for a start, removing the one made for the previous start."""
+        self.remove()
+        self.path = tempfile.mkdtemp(prefix=self.prefix)
+        return self.path
+
+    def remove(self) -> None:
+        """Remove the folder made here, if any (never one this object did not make)."""
+        if self.path is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
+            self.path = None
 
 
 @dataclass(frozen=True)
@@ -36,14 +64,23 @@ class Command:
     name: str
     argv: list[str]
     env: dict[str, str]
-    #: Folders emptied before the process starts (metrics of a previous run).
-    fresh_dirs: tuple[str, ...] = ()
+    #: Where a worker command serves its metrics (``host:port``), for the operator.
+    metrics_address: str | None = None
+    #: A worker command's metrics folder, made anew for each start.
+    metrics_folder: MetricsFolder | None = field(default=None, compare=False)
 
-    def prepare(self) -> None:
-        """Empty the folders this command must start with."""
-        for folder in self.fresh_dirs:
-            shutil.rmtree(folder, ignore_errors=True)
-            os.makedirs(folder, exist_ok=True)
+    def prepare(self) -> dict[str, str]:
+        """Return the extra environment of a new start (with a new empty metrics folder)."""
+        if self.metrics_folder is None:
+            return dict(self.env)
+        folder = self.metrics_folder.fresh()
+        # Dramatiq's name for it and prometheus_client's: every process reads the same one.
+        return {**self.env, "dramatiq_prom_db": folder, "PROMETHEUS_MULTIPROC_DIR": folder}
+
+    def cleanup(self) -> None:
+        """Remove what :meth:`prepare` made, once the process has stopped."""
+        if self.metrics_folder is not None:
+            self.metrics_folder.remove()
 
 
 def service_name(name: str) -> str:
@@ -67,8 +104,8 @@ def worker_command(
     """Return the ``dramatiq`` command that runs one service's workers.
 
     Its metrics are served on ``WORKER_METRICS_HOST`` (loopback by default) and
-    ``metrics_port`` (Dramatiq's 9191 by default): each worker command on one host needs
-    its own port and its own multiprocess folder.
+    ``metrics_port``, else ``WORKER_METRICS_PORT`` (9191), from a multiprocess folder of its
+    own made at each start (:class:`MetricsFolder`).
     """
     queue, module = SERVICES[service_name(service)]
     argv = [
@@ -99,19 +136,42 @@ def worker_command(
     # thread waits one Redis round trip for its next message, not a poll interval; a
     # message moved to the head of the queue is taken at once into the spare thread.
     env["dramatiq_queue_prefetch"] = str(threads or settings.worker_threads)
-    # Dramatiq's own variable names, lower-case as it reads them.
-    port = metrics_port or int(os.environ.get("dramatiq_prom_port", DEFAULT_METRICS_PORT))  # noqa: SIM112
-    folder = os.environ.get("dramatiq_prom_db") or str(  # noqa: SIM112
-        Path(tempfile.gettempdir()) / "kbm-metrics" / f"{service_name(service)}-{port}"
+    host = settings.worker_metrics_host
+    port = settings.worker_metrics_port if metrics_port is None else metrics_port
+    # Dramatiq's own variable names, lower-case as it reads them. It binds 0.0.0.0 unless
+    # told otherwise: the setting decides, never its default.
+    env |= {"dramatiq_prom_host": host, "dramatiq_prom_port": str(port)}
+    name = service_name(service)
+    return Command(
+        f"worker-{name}",
+        argv,
+        env,
+        metrics_address=_address(host, port),
+        metrics_folder=MetricsFolder(name),
     )
-    env |= {
-        # Dramatiq binds 0.0.0.0 unless told otherwise: the setting decides, never its default.
-        "dramatiq_prom_host": settings.worker_metrics_host,
-        "dramatiq_prom_port": str(port),
-        "dramatiq_prom_db": folder,
-        "PROMETHEUS_MULTIPROC_DIR": folder,
-    }
-    return Command(f"worker-{service_name(service)}", argv, env, fresh_dirs=(folder,))
+
+
+def worker_commands(settings: Settings, *, threads: int | None = None) -> list[Command]:
+    """Return every service's worker command, as ``kbm up`` runs them on one host.
+
+    Their metrics ports are ``WORKER_METRICS_PORT``, the next, … one per command.
+    """
+    base = settings.worker_metrics_port
+    last = base + len(SERVICES) - 1
+    if last > MAX_PORT:
+        raise ConfigurationError(
+            f"invalid setting WORKER_METRICS_PORT: kbm up serves {len(SERVICES)} worker "
+            f"commands' metrics on ports {base} to {last}, beyond {MAX_PORT} (got {base})"
+        )
+    return [
+        worker_command(service, settings, threads=threads, metrics_port=base + n)
+        for n, service in enumerate(SERVICES)
+    ]
+
+
+def _address(host: str, port: int) -> str:
+    """Return ``host:port``, an IPv6 host in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def scheduler_command() -> Command:
@@ -139,8 +199,10 @@ def api_command(settings: Settings, *, workers: int | None = None) -> Command:
 
 def exec_command(command: Command) -> None:
     """Replace this process with ``command`` (what a container's entry point wants)."""
-    command.prepare()
-    os.execvpe(command.argv[0], command.argv, {**os.environ, **command.env})
+    # The metrics folder outlives this process (it becomes Dramatiq's): one per start, in
+    # the temporary folder (a container's fresh tmpfs).
+    env = command.prepare()
+    os.execvpe(command.argv[0], command.argv, {**os.environ, **env})
 
 
 def run_together(
@@ -170,9 +232,9 @@ def run_together(
     exits: dict[str, list[float]] = {command.name: [] for command in commands}
 
     def start(command: Command) -> None:
-        command.prepare()
+        env = command.prepare()
         processes[command.name] = subprocess.Popen(
-            command.argv, env={**os.environ, **command.env}, start_new_session=True
+            command.argv, env={**os.environ, **env}, start_new_session=True
         )
 
     for command in commands:
@@ -219,4 +281,6 @@ def run_together(
                 print(f"{name} did not stop within {grace:g} s; killing it")
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        for command in commands:
+            command.cleanup()
     return code

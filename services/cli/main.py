@@ -62,7 +62,12 @@ def api(workers: int | None) -> None:
 @click.argument("service", type=click.Choice(list(launch.SERVICES) + list(launch.QUEUE_TO_SERVICE)))
 @click.option("--processes", "-p", type=int, default=None, help="worker processes (WORKER_COUNT_*)")
 @click.option("--threads", "-t", type=int, default=None, help="threads per process")
-@click.option("--metrics-port", type=int, default=None, help="Prometheus port (default 9191)")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Prometheus port (default WORKER_METRICS_PORT, 9191)",
+)
 def worker(
     service: str, processes: int | None, threads: int | None, metrics_port: int | None
 ) -> None:
@@ -84,17 +89,17 @@ def scheduler() -> None:
 def up(no_migrate: bool) -> None:
     """Run the gateway and every service's workers here; Ctrl-C stops them all."""
     settings = _settings()
+    # One metrics port per worker command on this host: WORKER_METRICS_PORT, +1, …
+    workers = launch.worker_commands(settings)
     if not no_migrate:
         from shared.db import bind_database
         from shared.migrations import migrate as run_migrations
 
         bind_database(settings.database_url)
         run_migrations()
-    # One metrics port per worker command on this host: 9191, 9192, …
-    commands = [launch.api_command(settings), launch.scheduler_command()] + [
-        launch.worker_command(service, settings, metrics_port=launch.DEFAULT_METRICS_PORT + n)
-        for n, service in enumerate(launch.SERVICES)
-    ]
+    commands = [launch.api_command(settings), launch.scheduler_command(), *workers]
+    for command in workers:
+        click.echo(f"{command.name} metrics on http://{command.metrics_address}/metrics")
     click.echo(f"gateway on http://{settings.api_host}:{settings.api_port}; Ctrl-C stops all")
     sys.exit(launch.run_together(commands))
 

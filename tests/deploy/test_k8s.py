@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,18 @@ from tests.deploy.tools import (
     K8S,
     OVERLAYS,
     containers,
+    dockerfile_cmd,
+    image_paths,
+    image_target,
+    known_settings,
+    probe_commands,
     render_overlay,
     run,
+    secret_setting_names,
+    stages,
     tool,
     worker_shutdown_seconds,
+    workloads,
 )
 
 #: Kinds kubernetes-validate has no schema for (custom resources): they may only warn.
@@ -67,6 +76,61 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     """Tell whether a label selector (matchLabels only) selects ``labels``."""
     assert set(selector) <= {"matchLabels"}, selector
     return all(labels.get(key) == value for key, value in selector["matchLabels"].items())
+
+
+def container_env(container: dict[str, Any], objects: Objects) -> dict[str, str]:
+    """Return what a container's environment holds: envFrom's sources in order, then env."""
+    config_maps = {obj["metadata"]["name"]: obj["data"] for obj in of_kind(objects, "ConfigMap")}
+    secrets = {obj["metadata"]["name"]: obj["data"] for obj in of_kind(objects, "Secret")}
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            env |= config_maps[source["configMapRef"]["name"]]
+        else:
+            data = secrets[source["secretRef"]["name"]]
+            env |= {key: base64.b64decode(value).decode() for key, value in data.items()}
+    for variable in container.get("env", []):
+        if "value" in variable:
+            env[variable["name"]] = variable["value"]
+        else:
+            reference = variable["valueFrom"]["secretKeyRef"]
+            value = secrets[reference["name"]].get(reference["key"])
+            if value is not None:
+                env[variable["name"]] = base64.b64decode(value).decode()
+    return env
+
+
+def kbm_usage_error(argv: list[str]) -> str | None:
+    """Return why ``argv`` is no valid ``kbm`` command line, or None; nothing is run.
+
+    The words are resolved through the click groups of services/cli/main.py, then the
+    command's own options and arguments are parsed (choices included), as `kbm` would.
+    """
+    import click
+
+    from services.cli.main import cli
+
+    if argv[:1] != ["kbm"]:
+        return f"{argv} does not run kbm"
+    command: click.Command = cli
+    info_name = "kbm"
+    context: click.Context | None = None
+    words = list(argv[1:])
+    try:
+        while isinstance(command, click.Group):
+            if not words:
+                return f"`{' '.join(argv)}` names no command"
+            context = click.Context(command, info_name=info_name, parent=context)
+            name, found, words = command.resolve_command(context, words)
+            if found is None:
+                return f"no command {name!r}"
+            command, info_name = found, name or found.name or ""
+        command.make_context(info_name, words, parent=context)
+    except click.exceptions.Exit:
+        return None  # --help, --version
+    except click.ClickException as ex:
+        return ex.format_message()
+    return None
 
 
 def test_every_overlay_renders_and_validates_strictly(tmp_path: Path) -> None:
@@ -256,17 +320,23 @@ def test_configuration_and_secrets_are_referenced_never_inlined(overlay: Objects
     config_maps = {obj["metadata"]["name"]: obj for obj in of_kind(overlay, "ConfigMap")}
     secrets = {obj["metadata"]["name"]: obj for obj in of_kind(overlay, "Secret")}
     assert secrets, "the overlay generates the Secret"
+    # Secrets: the settings holding one (SecretStr fields, URLs with a password), and any
+    # unknown name that sounds like one (AI_CONTEXT_TOKENS counts tokens: no secret).
+    secret_names = secret_setting_names()
+    plain = known_settings() - secret_names
     for name, config in config_maps.items():
         for key in config["data"]:
-            assert not any(word in key for word in ("TOKEN", "PASSWORD", "SECRET", "API_KEY")), (
-                name,
-                key,
-            )
-            assert key not in ("DATABASE_URL", "REDIS_URL"), (name, key)
+            assert key not in secret_names, (name, key)
+            if key not in plain:
+                words = ("TOKEN", "PASSWORD", "SECRET", "API_KEY")
+                assert not any(word in key for word in words), (name, key)
     for workload in of_kind(overlay, "Deployment") + of_kind(overlay, "Job"):
         for container in containers(workload):
             for source in container.get("envFrom", []):
-                assert source["configMapRef"]["name"] in config_maps
+                if "configMapRef" in source:
+                    assert source["configMapRef"]["name"] in config_maps
+                else:
+                    assert source["secretRef"]["name"] in secrets
             for variable in container.get("env", []):
                 if "valueFrom" in variable:
                     reference = variable["valueFrom"]["secretKeyRef"]
@@ -300,16 +370,20 @@ def test_every_metrics_port_is_announced_for_scraping(overlay: Objects) -> None:
 
 
 def test_worker_metrics_listen_on_the_pod_addresses_for_prometheus(overlay: Objects) -> None:
-    config_maps = {obj["metadata"]["name"]: obj["data"] for obj in of_kind(overlay, "ConfigMap")}
+    from shared.settings import Settings
+
+    default_port = Settings.model_fields["worker_metrics_port"].default
     for service, deployment in workers(overlay).items():
         container = containers(deployment)[0]
-        # What the container sees: its ConfigMaps, then its own env entries on top.
-        env: dict[str, str] = {}
-        for source in container.get("envFrom", []):
-            env |= config_maps[source["configMapRef"]["name"]]
-        env |= {v["name"]: v["value"] for v in container.get("env", []) if "value" in v}
+        env = container_env(container, overlay)
         # `kbm worker` binds 127.0.0.1 unless told otherwise; Prometheus scrapes the pod.
         assert env.get("WORKER_METRICS_HOST") == "0.0.0.0", service
+        # ... on the port the pod declares and announces.
+        port = int(env.get("WORKER_METRICS_PORT") or default_port)
+        declared = [p["containerPort"] for p in container["ports"] if p["name"] == "metrics"]
+        assert declared == [port], service
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == str(port), service
 
 
 def test_the_migrate_job_runs_kbm_migrate_once(overlay: Objects) -> None:
@@ -320,15 +394,74 @@ def test_the_migrate_job_runs_kbm_migrate_once(overlay: Objects) -> None:
 
 
 def test_every_image_is_tagged_and_built_from_a_dockerfile_target(overlay: Objects) -> None:
-    from tests.deploy.tools import stages
-
     targets = set(stages())
-    for workload in of_kind(overlay, "Deployment") + of_kind(overlay, "Job"):
+    for workload in workloads(overlay):
         for container in containers(workload):
             image = container["image"]
             repository, _, tag = image.rpartition(":")
             assert tag and tag != "latest" and "/" not in tag, image
-            assert repository.rsplit("/", 1)[1] in targets, image
+            # kbm/<target>, under the overlay's registry.
+            assert repository.endswith(f"kbm/{image_target(image)}"), image
+            assert image_target(image) in targets, image
+
+
+def test_every_workload_runs_the_kbm_command_its_image_is_built_for(overlay: Objects) -> None:
+    for workload in workloads(overlay):
+        for container in containers(workload):
+            name = f"{workload['kind']} {workload['metadata']['name']}/{container['name']}"
+            target = image_target(container["image"])
+            # args only: the image's entrypoint (tini) stays PID 1 and forwards SIGTERM.
+            assert "command" not in container, f"{name}: give args, not command"
+            built_for = dockerfile_cmd(target)
+            args = container.get("args", built_for)
+            # Each image carries its own service's dependencies: it runs its own command
+            # (options may follow).
+            assert args[: len(built_for)] == built_for, (
+                f"{name} runs {args} in the {target} image, built for {built_for}"
+            )
+            problem = kbm_usage_error(args)
+            assert problem is None, f"{name}: `{' '.join(args)}` is no kbm command: {problem}"
+
+
+def test_the_kbm_command_check_refuses_what_kbm_refuses() -> None:
+    assert kbm_usage_error(["kbm", "worker", "parser"]) is None
+    assert kbm_usage_error(["kbm", "feed", "list"]) is None
+    assert kbm_usage_error(["kbm", "worker", "parsers"]) is not None
+    assert kbm_usage_error(["kbm", "wroker", "parser"]) is not None
+    assert kbm_usage_error(["kbm", "api", "--bogus"]) is not None
+    assert kbm_usage_error(["kbm"]) is not None
+    assert kbm_usage_error(["python", "-m", "kbm"]) is not None
+
+
+def test_every_variable_a_workload_sets_is_a_known_setting(overlay: Objects) -> None:
+    known = known_settings()
+    for workload in workloads(overlay):
+        for container in containers(workload):
+            for variable in container.get("env", []):
+                assert variable["name"] in known, (
+                    f"{workload['metadata']['name']}/{container['name']} sets {variable['name']}"
+                    ", which neither docs/guide/reference.md nor a settings class knows"
+                )
+
+
+def test_every_exec_probe_runs_the_probe_script_its_image_holds(overlay: Objects) -> None:
+    commands = probe_commands(overlay)
+    probed = {target for target, _ in commands}
+    # Every Deployment but the gateway (HTTP and TCP probes) is probed by exec.
+    for deployment in of_kind(overlay, "Deployment"):
+        target = image_target(containers(deployment)[0]["image"])
+        assert target in probed or command_of(deployment) == ["kbm", "api"], target
+    arity = {"alive": 1, "ready": 0, "http": 1}
+    for target, argv in commands:
+        paths = image_paths(target)
+        # The interpreter and the script are files the image's stages copied in.
+        for word in argv[:2]:
+            assert any(word == p or word.startswith(p.rstrip("/") + "/") for p in paths), (
+                f"{target}: {word} of the probe {argv} is not in the image (it gets {paths})"
+            )
+        assert argv[1] == PROBE, argv
+        # What deploy/probe.py accepts: alive NAME | ready | http URL.
+        assert argv[2] in arity and len(argv) == 3 + arity[argv[2]], argv
 
 
 def test_the_parser_cannot_reach_cluster_or_metadata_addresses(overlay: Objects) -> None:

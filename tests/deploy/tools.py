@@ -76,6 +76,34 @@ def load_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
 
 
+#: A compose interpolation: ${NAME}, ${NAME:-default}, ${NAME:?message} (and without colon).
+INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+#: `NAME=value` or `# NAME=value` at the start of a line of an env file.
+ASSIGNMENT = re.compile(r"^(#\s*)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+
+
+def env_file_entries(path: Path) -> dict[str, tuple[str, bool]]:
+    """Return each `NAME=value` of an env file: its value, and whether it is commented out."""
+    entries = {}
+    for line in path.read_text().splitlines():
+        match = ASSIGNMENT.match(line)
+        if match:
+            entries[match[2]] = (match[3], bool(match[1]))
+    return entries
+
+
+def env_files_of(service: dict[str, Any]) -> list[str]:
+    """Return the paths of a compose service's `env_file:` (string, list, or long syntax).
+
+    A `${NAME:-default}` in a path counts as its default: what a user running
+    `docker compose` without that variable gets.
+    """
+    value = service.get("env_file") or []
+    entries = [value] if isinstance(value, str) else value
+    paths = [entry if isinstance(entry, str) else entry["path"] for entry in entries]
+    return [INTERPOLATION.sub(lambda match: match[3] or "", path) for path in paths]
+
+
 def render_overlay(
     name: str, workdir: Path, *, kubectl: bool | None = None
 ) -> list[dict[str, Any]]:
@@ -102,10 +130,58 @@ def render_overlay(
     return [doc for doc in yaml.safe_load_all(output) if doc]
 
 
+#: The kinds whose objects run pods from a template.
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+
+
+def workloads(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the objects that run pods (Deployments, Jobs, CronJobs, ...)."""
+    return [obj for obj in objects if obj["kind"] in WORKLOAD_KINDS]
+
+
+def pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
+    """Return the pod spec of a workload's template (a CronJob's is in its Job template)."""
+    spec = obj["spec"]
+    if obj["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    pod: dict[str, Any] = spec["template"]["spec"]
+    return pod
+
+
 def containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return the containers of a Deployment's or Job's pod template."""
-    spec: dict[str, Any] = obj["spec"]["template"]["spec"]
-    return list(spec.get("containers", []))
+    """Return the containers of a Deployment's, Job's or CronJob's pod template."""
+    return list(pod_spec(obj).get("containers", []))
+
+
+def image_target(image: str) -> str:
+    """Return the Dockerfile target an image is named after: ``<registry>/kbm/<target>:<tag>``."""
+    name = image.split("@", 1)[0]
+    repository, _, tag = name.rpartition(":")
+    if repository and "/" not in tag:
+        name = repository  # a tag, not a registry's port
+    return name.rsplit("/", 1)[-1]
+
+
+#: The probes of a container whose ``exec`` commands run inside its image.
+PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
+
+
+def probe_commands(objects: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
+    """Return (Dockerfile target, argv) of every exec probe of every workload, once each.
+
+    The target comes from the container's image (:func:`image_target`), so that the
+    command can be run inside the image built from that target.
+    """
+    found: list[tuple[str, list[str]]] = []
+    for workload in workloads(objects):
+        for container in containers(workload):
+            for probe in PROBES:
+                command = container.get(probe, {}).get("exec", {}).get("command")
+                if command:
+                    entry = (image_target(container["image"]), [str(part) for part in command])
+                    if entry not in found:
+                        found.append(entry)
+    return found
 
 
 def duration_seconds(text: str) -> float:
@@ -202,6 +278,161 @@ def stages() -> dict[str, str]:
         for instruction in dockerfile_instructions()
         if instruction.keyword == "FROM"
     }
+
+
+def stage_chain(target: str) -> list[str]:
+    """Return a stage and the stages it starts from, nearest first."""
+    bases = stages()
+    chain = [target]
+    while bases.get(chain[-1]) in bases:
+        chain.append(bases[chain[-1]])
+    return chain
+
+
+def dockerfile_cmd(target: str) -> list[str]:
+    """Return the CMD (exec form) a target's image runs, inherited from its bases if unset."""
+    instructions = dockerfile_instructions()
+    for stage in stage_chain(target):
+        commands = [i for i in instructions if i.stage == stage and i.keyword == "CMD"]
+        if commands:
+            argv: list[str] = json.loads(commands[-1].arguments)
+            return argv
+    raise LookupError(f"the Dockerfile's {target} stage has no CMD")
+
+
+def image_paths(target: str) -> list[str]:
+    """Return where a target's image receives files: the COPY destinations of its stages."""
+    instructions = dockerfile_instructions()
+    chain = stage_chain(target)
+    return [
+        i.arguments.split()[-1]
+        for i in instructions
+        if i.keyword in ("COPY", "ADD") and i.stage in chain
+    ]
+
+
+REFERENCE_DOC = ROOT / "docs" / "guide" / "reference.md"
+
+
+@dataclass(frozen=True)
+class DocumentedSetting:
+    """A variable of the reference's environment tables: its section and who reads it."""
+
+    name: str
+    #: The table's heading, e.g. "Shared (`shared/settings.py`)".
+    section: str
+    #: The "read by" column, where the table has one.
+    read_by: str = ""
+
+
+def documented_settings(path: Path = REFERENCE_DOC) -> dict[str, DocumentedSetting]:
+    """Return the variables the "Environment" tables of the reference document, by name.
+
+    Every backticked UPPER_CASE name of a row's first column counts, and a shorthand such
+    as `_URL` after `NOTION_PROPERTY_NAME` stands for NOTION_PROPERTY_URL. Lower-case
+    names (Dramatiq's own `dramatiq_prom_*`, set by the images) are left out.
+    """
+    found: dict[str, DocumentedSetting] = {}
+    section = ""
+    inside = False
+    header: list[str] = []
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            inside = line.strip() == "## Environment"
+            continue
+        if not inside:
+            continue
+        if line.startswith("### "):
+            section, header = line[4:].strip(), []
+            continue
+        if not line.startswith("|"):
+            continue
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        if not header:
+            header = [cell.lower() for cell in cells]
+            continue
+        if set("".join(cells)) <= set("-: "):
+            continue  # the row under the header
+        read_by = cells[header.index("read by")] if "read by" in header else ""
+        prefix = ""
+        for word in re.findall(r"`([^`]+)`", cells[0]):
+            if re.fullmatch(r"[A-Z][A-Z0-9_]*", word):
+                name, prefix = word, word.rpartition("_")[0]
+            elif re.fullmatch(r"_[A-Z0-9_]+", word) and prefix:
+                name = prefix + word
+            else:
+                continue
+            found[name] = DocumentedSetting(name, section, read_by)
+    return found
+
+
+def shared_setting_names() -> set[str]:
+    """Return the variables of ``shared.settings.Settings``."""
+    from shared.settings import Settings
+
+    return {name.upper() for name in Settings.model_fields}
+
+
+def secret_setting_names() -> set[str]:
+    """Return the settings that hold a secret: SecretStr fields, and URLs with a password."""
+    from typing import get_args
+
+    from pydantic import SecretStr
+
+    from shared.settings import Settings
+
+    secret = {
+        name.upper()
+        for name, field in Settings.model_fields.items()
+        if SecretStr in (get_args(field.annotation) or (field.annotation,))
+    }
+    return secret | {"DATABASE_URL", "REDIS_URL"}
+
+
+def ai_setting_names() -> set[str]:
+    """Return the variables ``AISettings.from_env`` reads (recorded while it reads them)."""
+    from services.ai.settings import AISettings
+
+    read: set[str] = set()
+
+    class Recording(dict[str, str]):
+        def get(self, key: str, default: Any = None) -> Any:
+            read.add(key)
+            return super().get(key, default)
+
+    AISettings.from_env(Recording())
+    return read
+
+
+def notion_setting_names() -> set[str]:
+    """Return the variables of the notion service's own settings (``NotionSettings``).
+
+    Its fields without a default come from the shared settings; the others are
+    NOTION_<FIELD>, and the property names NOTION_PROPERTY_<ROLE>.
+    """
+    from dataclasses import MISSING, fields
+
+    from services.notion.settings import NotionSettings, PropertyNames
+
+    names = set()
+    for field in fields(NotionSettings):
+        if field.default is MISSING and field.default_factory is MISSING:
+            continue
+        if field.name == "properties":
+            names |= {PropertyNames.variable(role.name) for role in fields(PropertyNames)}
+        else:
+            names.add(f"NOTION_{field.name.upper()}")
+    return names
+
+
+def code_setting_names() -> set[str]:
+    """Return every variable the settings classes read: shared, ai and notion."""
+    return shared_setting_names() | ai_setting_names() | notion_setting_names()
+
+
+def known_settings() -> set[str]:
+    """Return every documented or settings-class variable."""
+    return set(documented_settings()) | code_setting_names()
 
 
 #: Every metric the dashboards and alerts may use: Dramatiq's and the project's, from

@@ -20,6 +20,7 @@ def test_defaults_make_the_embedded_mode_work(monkeypatch: pytest.MonkeyPatch) -
     assert (settings.worker_count("parsing"), settings.worker_count("default")) == (3, 1)
     # Worker metrics stay on this machine unless a deployment opens them up.
     assert settings.worker_metrics_host == "127.0.0.1"
+    assert settings.worker_metrics_port == 9191
 
 
 def test_environment_variables_are_read_and_typed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,6 +53,9 @@ def test_environment_variables_are_read_and_typed(monkeypatch: pytest.MonkeyPatc
         ("AI_PROVIDER", "gpt"),
         ("RETRY_DELAYS", "0,-1"),
         ("PARSING_TIMEOUT", "0"),
+        ("WORKER_METRICS_PORT", "70000"),
+        ("WORKER_METRICS_PORT", "0"),
+        ("WORKER_METRICS_PORT", "metrics"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(
@@ -62,6 +66,23 @@ def test_an_invalid_value_fails_naming_the_variable(
         Settings.from_env(_env_file=None)
     assert name in str(caught.value)
     assert repr(value) in str(caught.value)
+
+
+def test_the_worker_metrics_port_reads_dramatiqs_name_as_a_fallback_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("WORKER_METRICS_PORT", raising=False)
+    # Given only Dramatiq's own variable, as an older image or unit file sets it
+    monkeypatch.setenv("dramatiq_prom_port", "9400")
+    assert Settings.from_env(_env_file=None).worker_metrics_port == 9400
+    # When the project's variable is set too, it wins
+    monkeypatch.setenv("WORKER_METRICS_PORT", "9500")
+    assert Settings.from_env(_env_file=None).worker_metrics_port == 9500
+    # And a bad fallback value is reported under both names
+    monkeypatch.delenv("WORKER_METRICS_PORT")
+    monkeypatch.setenv("dramatiq_prom_port", "nine")
+    with pytest.raises(ConfigurationError, match=r"WORKER_METRICS_PORT \(or dramatiq_prom_port\)"):
+        Settings.from_env(_env_file=None)
 
 
 def test_secrets_do_not_show_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
