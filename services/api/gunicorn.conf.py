@@ -10,19 +10,24 @@ never finish a request cost a buffer, not a worker.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from typing import Any
 
 # Every gunicorn worker process counts requests on its own: prometheus_client's
 # multiprocess mode adds them up at scrape time. It is chosen when prometheus_client is
 # first imported, so the folder is set before the app (and its metrics) are imported.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="kbm-gateway-metrics-"))
+# A folder made here is removed when the gateway stops (on_exit); one given is left alone.
+_made_metrics_dir: str | None = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _made_metrics_dir = tempfile.mkdtemp(prefix="kbm-gateway-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _made_metrics_dir
 
-from prometheus_client import multiprocess
+from prometheus_client import multiprocess  # noqa: E402 (after the folder is set)
 
-from services.api.app import configured_token, refuse_open_bind
-from shared.errors import ConfigurationError
-from shared.settings import Settings
+from services.api.app import configured_token, refuse_open_bind  # noqa: E402 (after the folder is set)
+from shared.errors import ConfigurationError  # noqa: E402 (after the folder is set)
+from shared.settings import Settings  # noqa: E402 (after the folder is set)
 
 _settings = Settings.from_env()
 _host = _settings.api_host
@@ -77,3 +82,9 @@ def on_starting(server: Any) -> None:
 def child_exit(server: Any, worker: Any) -> None:
     """Drop a finished worker's live gauges from the shared metrics."""
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    """Remove the metrics folder made for this gateway (never one it was given)."""
+    if _made_metrics_dir is not None:
+        shutil.rmtree(_made_metrics_dir, ignore_errors=True)

