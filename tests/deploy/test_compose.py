@@ -9,6 +9,7 @@ import pytest
 
 from tests.deploy.tools import (
     DEPLOY,
+    INTERPOLATION,
     ROOT,
     duration_seconds,
     env_file_entries,
@@ -28,8 +29,6 @@ SCALABLE = ("parser", "ai", "notion", "housekeeping")
 KBM_SERVICES = ("migrate", "api", *SCALABLE, "scheduler")
 #: Secrets that must come from .env, with no default.
 REQUIRED_SECRETS = ("POSTGRES_PASSWORD", "API_TOKEN", "GRAFANA_ADMIN_PASSWORD")
-#: ${NAME}, ${NAME:-default}, ${NAME:?message} (and the forms without a colon).
-REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 #: Variables docker-compose.yml interpolates that are no setting for .env, and why.
 COMPOSE_SWITCHES = {
     "KBM_ENV_FILE": "the file the kbm containers receive (default .env); deploy/images/build "
@@ -163,7 +162,7 @@ def test_kbm_containers_run_read_only_without_capabilities(services: dict[str, A
 
 def test_secrets_come_from_the_env_file_and_nowhere_else(services: dict[str, Any]) -> None:
     text = COMPOSE.read_text()
-    references = {match[0]: match for match in REFERENCE.findall(text)}
+    references = {match[0]: match for match in INTERPOLATION.findall(text)}
     for name in REQUIRED_SECRETS:
         assert references[name][1] == ":?", f"{name} must be required (${{{name}:?...}})"
     # Every variable the file reads is listed in .env.example (commented out or not), and
@@ -177,7 +176,7 @@ def test_secrets_come_from_the_env_file_and_nowhere_else(services: dict[str, Any
     for name, service in services.items():
         for key, value in service.get("environment", {}).items():
             if re.search(r"PASSWORD|TOKEN|API_KEY", key):
-                assert REFERENCE.fullmatch(str(value)), (name, key)
+                assert INTERPOLATION.fullmatch(str(value)), (name, key)
 
 
 def test_only_the_kbm_services_receive_the_env_file(services: dict[str, Any]) -> None:

@@ -105,8 +105,8 @@ class ComposeStack:
         """Return what is not up yet: containers starting, unhealthy, or exited badly."""
         waiting = []
         for container in self.containers():
-            state = self.inspect(container)["State"]
-            name = self.inspect(container)["Name"].lstrip("/")
+            details = self.inspect(container)
+            state, name = details["State"], details["Name"].lstrip("/")
             if state["Status"] == "exited":
                 if state["ExitCode"] != 0:
                     waiting.append(f"{name} exited {state['ExitCode']}")
