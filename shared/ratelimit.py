@@ -17,14 +17,18 @@ import redis
 from shared.errors import RateLimited
 
 #: KEYS[1] bucket hash; ARGV: rate/s, capacity, cost, now (ms). Returns the wait in ms
-#: before the cost can be taken (0 = taken now). The bucket goes negative by at most one
-#: reservation, so callers that must wait are served in arrival order.
+#: before the cost can be taken (0 = taken now), or, while the bucket is paused
+#: (:meth:`RateLimiter.pause`), minus the ms left of the pause, taking nothing. The bucket
+#: goes negative by at most one reservation, so callers that must wait are served in
+#: arrival order. One call per acquire: the gateway spends a budget on every request.
 _ACQUIRE = """
 local rate = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at', 'paused_until')
+local paused_until = tonumber(state[3]) or 0
+if cost > 0 and paused_until > now then return now - paused_until end
 local tokens = tonumber(state[1]) or capacity
 local at = tonumber(state[2]) or now
 tokens = math.min(capacity, tokens + (math.max(0, now - at) / 1000.0) * rate)
@@ -82,12 +86,13 @@ class RateLimiter:
         ``deadline`` (a ``clock()`` time): the caller's time limit must hold.
         """
         waited = 0.0
-        paused = self.paused_for()
-        if paused:
+        wait_ms = self._take(cost)
+        while wait_ms < 0:  # paused: nothing was taken
+            paused = -wait_ms / 1000
             self._check_deadline(paused, deadline)
             self.sleep(paused)
             waited += paused
-        wait_ms = self._take(cost)
+            wait_ms = self._take(cost)
         if wait_ms:
             # The units are reserved: the caller only has to wait for its turn, unless
             # that is too late, when the reservation is handed back.

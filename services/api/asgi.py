@@ -1,20 +1,25 @@
-"""The gateway as gunicorn serves it: an event loop in front, the Falcon app in threads.
+"""The gateway as gunicorn serves it: an event loop reads requests, the app answers them.
 
-gunicorn's ``asgi`` worker reads every connection on one asyncio loop, so a client that
-never finishes its headers (or its body) holds a few bytes of buffer, never a thread.
-:class:`WholeBodies` reads each request's body on that loop too; only then does a2wsgi
-run the WSGI app (:func:`services.api.app.create_app`) in its thread pool, where the
-request needs no more from the network.
+gunicorn reads every connection of a gateway process on one asyncio loop
+(:class:`services.api.worker.GatedASGIWorker`), so a client that never finishes its
+headers (or its body) holds a few bytes of buffer, never the process. :class:`WholeRequests`
+reads each request's body on that loop too; only a complete request is handed to the
+Falcon WSGI app (:func:`services.api.app.create_app`), which then runs on the loop itself,
+one request at a time, as a sync worker would: no thread hand-off per request, and the
+process accepts no new connection while it answers (:class:`~services.api.worker.Gate`),
+so the next one goes to a process that is free.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+import io
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any, NoReturn, cast
 
-from a2wsgi import WSGIMiddleware
+from a2wsgi.wsgi import build_environ
 
 from services.api.app import create_app
+from services.api.worker import Gate
 from shared.settings import Settings
 
 Scope = MutableMapping[str, Any]
@@ -22,50 +27,87 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-#: Threads per gateway process running requests (a2wsgi's pool): each holds a request
-#: that is complete, so a few suffice; the database pool has room for them.
-THREADS = 4
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-class WholeBodies:
-    """ASGI middleware: receive a request's whole body before the app sees the request.
+class WholeRequests:
+    """ASGI app: read a request whole on the loop, then answer it with a WSGI app.
 
-    At most ``max_bytes + 1`` bytes are kept, so the app can still tell a body over the
-    limit (413) without the gateway buffering more; a body announced larger than the
-    limit is not read at all (the app refuses it from ``Content-Length``).
+    At most ``max_bytes + 1`` bytes of a body are kept, so the app can still tell a body
+    over the limit (413) without the gateway buffering more; a body announced larger
+    than the limit is not read at all (the app refuses it from ``Content-Length``).
+    ``gate`` counts the requests being answered, for the worker's accept loop.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: WSGIApp, max_bytes: int, gate: Gate) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.gate = gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Read the body, then call the app with a ``receive`` that replays it."""
-        if scope["type"] != "http" or self._announced_too_large(scope):
-            await self.app(scope, receive, send)
+        """Answer one HTTP request (other scopes are not served)."""
+        if scope["type"] != "http":
             return
+        body = b"" if self._announced_too_large(scope) else await self._body(receive)
+        if body is None:
+            return  # the client left before sending its request: nothing to answer
+        self.gate.enter()
+        try:
+            await self._answer(scope, body, send)
+        finally:
+            self.gate.leave()
+
+    async def _body(self, receive: Receive) -> bytes | None:
         body = bytearray()
         more = True
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
-                return  # the client left before sending its request: nothing to answer
+                return None
             body += message.get("body", b"")
             more = bool(message.get("more_body", False))
             if len(body) > self.max_bytes:
                 del body[self.max_bytes + 1 :]
                 break
+        return bytes(body)
+
+    async def _answer(self, scope: Scope, body: bytes, send: Send) -> None:
+        environ = cast(dict[str, Any], build_environ(scope, io.BytesIO(body)))  # type: ignore[arg-type]
+        environ["wsgi.multithread"] = False
+        start: dict[str, Any] = {}
         sent = False
 
-        async def replay() -> Message:
-            nonlocal sent
-            if sent:
-                return await receive()  # a disconnect, should the app wait for one
-            sent = True
-            return {"type": "http.request", "body": bytes(body), "more_body": False}
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], NoReturn]:
+            if exc_info is not None and sent:
+                raise exc_info[1].with_traceback(exc_info[2])
+            start.update(
+                type="http.response.start",
+                status=int(status.split(" ", 1)[0]),
+                headers=[
+                    (name.strip().lower().encode("latin1"), value.strip().encode("latin1"))
+                    for name, value in headers
+                ],
+            )
+            return _no_write
 
-        await self.app(scope, replay, send)
+        chunks = self.app(environ, start_response)
+        try:
+            for chunk in chunks:
+                if not chunk:
+                    continue
+                if not sent:
+                    await send(start)
+                    sent = True
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if not sent:
+                await send(start)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
 
     def _announced_too_large(self, scope: Scope) -> bool:
         for name, value in scope.get("headers", ()):
@@ -77,13 +119,16 @@ class WholeBodies:
         return False
 
 
-def behind_event_loop(app: Callable[..., Any], max_body_bytes: int) -> ASGIApp:
-    """Return the WSGI ``app`` as an ASGI app that runs only complete requests in threads."""
-    wsgi = WSGIMiddleware(app, workers=THREADS)
-    return WholeBodies(wsgi, max_body_bytes)  # type: ignore[arg-type]
+def _no_write(chunk: bytes) -> NoReturn:
+    raise NotImplementedError("the gateway's apps return their bodies; write() is not offered")
 
 
-def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
-    """Return the gateway for gunicorn's ``asgi`` worker (see the module's docstring)."""
+def behind_event_loop(app: WSGIApp, max_body_bytes: int) -> WholeRequests:
+    """Return the WSGI ``app`` as an ASGI app answering only complete requests."""
+    return WholeRequests(app, max_body_bytes, Gate(1))
+
+
+def create_asgi_app(settings: Settings | None = None) -> WholeRequests:
+    """Return the gateway for :class:`services.api.worker.GatedASGIWorker`."""
     settings = settings or Settings.from_env()
     return behind_event_loop(create_app(settings), settings.api_max_body_bytes)

@@ -2,9 +2,10 @@
 
 Bind from ``API_HOST``/``API_PORT``, ``GUNICORN_WORKERS`` worker processes (default 2), and
 a refusal to start when the gateway would be reachable beyond loopback without
-``API_TOKEN``. Each worker reads connections on an asyncio loop (gunicorn's ``asgi``
-worker) and runs complete requests in threads (:mod:`services.api.asgi`): clients that
-never finish a request cost a buffer, not a worker.
+``API_TOKEN``. Each worker reads connections on an asyncio loop
+(:class:`services.api.worker.GatedASGIWorker`, gunicorn's ``asgi`` worker accepting only
+while it is free) and answers complete requests one at a time (:mod:`services.api.asgi`):
+clients that never finish a request cost a buffer, not a worker.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ _host = f"[{_host}]" if ":" in _host and not _host.startswith("[") else _host
 wsgi_app = "services.api.asgi:create_asgi_app()"
 bind = [f"{_host}:{_settings.api_port}"]
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-worker_class = "asgi"
+worker_class = "services.api.worker.GatedASGIWorker"
 # The app has no start-up or shutdown hooks to run.
 asgi_lifespan = "off"
 # Connections one worker holds open at once (idle or unfinished ones included).
@@ -49,8 +50,8 @@ timeout = 30
 graceful_timeout = 30
 # Recycle workers now and then so a slow leak never grows; jitter keeps them from
 # restarting all at once.
-max_requests = 1000
-max_requests_jitter = 100
+max_requests = 20000
+max_requests_jitter = 2000
 # Behind a reverse proxy, trust its X-Forwarded-* headers only from these addresses.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 accesslog = "-"

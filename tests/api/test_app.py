@@ -70,8 +70,12 @@ def test_gunicorn_settings_come_from_the_environment(monkeypatch: pytest.MonkeyP
 
     assert conf["bind"] == ["127.0.0.1:5123"]
     assert conf["workers"] == 5
-    assert (conf["worker_class"], conf["timeout"], conf["graceful_timeout"]) == ("asgi", 30, 30)
-    assert (conf["max_requests"], conf["max_requests_jitter"]) == (1000, 100)
+    assert (conf["worker_class"], conf["timeout"], conf["graceful_timeout"]) == (
+        "services.api.worker.GatedASGIWorker",
+        30,
+        30,
+    )
+    assert (conf["max_requests"], conf["max_requests_jitter"]) == (20000, 2000)
     assert conf["accesslog"] == "-"
     assert conf["wsgi_app"] == "services.api.asgi:create_asgi_app()"
 

@@ -76,3 +76,29 @@ def test_costs_weigh_requests_such_as_tokens_per_minute(client: redis.Redis) -> 
     assert limiter.acquire(800) == 0
     waited = limiter.acquire(400)
     assert waited == pytest.approx(200 / (1000 / 60), abs=0.01)
+
+
+def _calls(client: redis.Redis) -> dict[str, int]:
+    return {name: stats["calls"] for name, stats in client.info("commandstats").items()}
+
+
+def test_an_acquire_is_one_redis_call_and_a_paused_one_past_its_deadline_takes_nothing(
+    client: redis.Redis,
+) -> None:
+    time = FakeTime()
+    limiter = _limiter(client, time, rate=1, capacity=1)
+    limiter.acquire()  # loads the script
+    before = _calls(client)
+    limiter.acquire()
+    after = _calls(client)
+    spent = {name: after[name] - before.get(name, 0) for name in after}
+    # One script call (its own HMGET/HSET/PEXPIRE run inside Redis); no separate pause read.
+    assert (spent["cmdstat_evalsha"], spent.get("cmdstat_hget", 0)) == (1, 0)
+
+    limiter.pause(5)
+    with pytest.raises(RateLimited) as caught:
+        limiter.acquire(deadline=time.now + 1)
+    assert caught.value.retry_after == pytest.approx(5.0, abs=0.01)
+    # Nothing was reserved: after the pause, the bucket holds what it held before it.
+    time.sleep(5)
+    assert limiter.acquire() == pytest.approx(0.0, abs=0.01)
