@@ -1,9 +1,10 @@
 """Bare Dramatiq no-op actors: the queue benchmark's baseline.
 
 Dramatiq's own Redis broker with its default middleware, three actors on the stages'
-queues, chained with ``dramatiq.pipeline`` as the gateway chains the stages: no
-database, no tracking. The last actor counts finished items in :data:`DONE`. Run by
-``dramatiq bench.bare_actors --queues …``; :func:`send` enqueues from the benchmark.
+queues, chained with ``dramatiq.pipeline`` (Dramatiq's own way to run stages in order;
+the project feeds each stage from the database instead): no database, no tracking. The
+last actor counts finished items in :data:`DONE`. Run by ``dramatiq bench.bare_actors
+--queues …``; :func:`send` enqueues from the benchmark.
 """
 
 from __future__ import annotations

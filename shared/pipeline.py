@@ -1,8 +1,12 @@
 """The one pipeline definition: stages, their queues, actors, limits and retries.
 
-The gateway builds message chains from here by name; each service declares its actor
-with :func:`stage_actor`; the tracking middleware maps an actor back to its stage. Nothing
-else in the project knows the order of the stages.
+Each service declares its actor with :func:`stage_actor`; feeders (``shared.feeding``)
+build one stage's message for one item by name (:func:`item_message`), so nothing imports
+a service; the tracking middleware maps an actor back to its stage. An item advances one
+stage at a time through the database, never through a chain of messages: when a stage
+ends, the item waits ``pending`` at the next stage of its task (:func:`next_stage`) until
+a feed sends that stage's message. Nothing else in the project knows the order of the
+stages.
 """
 
 from __future__ import annotations
@@ -105,9 +109,7 @@ def item_message(stage: Stage, item_id: int, *, urgent: bool = False) -> dramati
     ``urgent`` marks a high-priority item's message: bulk work of the worker process
     that runs it pauses at its checkpoints meanwhile (``shared.urgency``).
     """
-    options: dict[str, Any] = {"pipe_ignore": True}
-    if urgent:
-        options[URGENT_OPTION] = True
+    options: dict[str, Any] = {URGENT_OPTION: True} if urgent else {}
     return dramatiq.Message(
         queue_name=stage.queue,
         actor_name=stage.actor_name,
@@ -115,9 +117,3 @@ def item_message(stage: Stage, item_id: int, *, urgent: bool = False) -> dramati
         kwargs={},
         options=options,
     )
-
-
-def item_chain(item_id: int, stages: Sequence[str], broker: dramatiq.Broker) -> dramatiq.pipeline:
-    """Build the chain of messages that runs ``stages`` in order for one item."""
-    messages = [item_message(get_stage(name), item_id) for name in stages]
-    return dramatiq.pipeline(messages, broker=broker)

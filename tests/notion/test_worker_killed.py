@@ -27,7 +27,7 @@ from shared import store
 from shared.broker import build_broker
 from shared.db import database
 from shared.models import Task, TaskItem
-from shared.pipeline import item_chain
+from shared.pipeline import PUBLISH, item_message
 from shared.settings import Settings
 from shared.tasks import TaskService
 from tests.notion.conftest import NOTION_REDIS_URL
@@ -195,7 +195,7 @@ def test_a_worker_killed_mid_page_leaves_one_complete_page_after_a_restart(
             workers.start()
             with database.connection_context():
                 item = TaskItem.get(TaskItem.task == task_id)
-            item_chain(item.id, ["publish"], broker).run()
+            broker.enqueue(item_message(PUBLISH, item.id))
 
             def finished() -> bool:
                 with database.connection_context():

@@ -1,21 +1,21 @@
-"""The pipeline definition: stage order, options from settings, chains by name."""
+"""The pipeline definition: stage order, options from settings, messages by name."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.broker import build_broker
 from shared.errors import PermanentError
 from shared.pipeline import (
     STAGES,
     actor_options,
     get_stage,
-    item_chain,
+    item_message,
     next_stage,
     ordered_stages,
     stage_of_actor,
 )
 from shared.settings import Settings
+from shared.urgency import URGENT_OPTION
 
 
 def test_stages_map_to_the_fixed_queues() -> None:
@@ -47,12 +47,8 @@ def test_actor_options_come_from_settings() -> None:
     assert stage_of_actor(options["actor_name"]) == get_stage("enrich")
 
 
-def test_a_chain_links_each_stage_message_to_the_next_by_name() -> None:
-    broker = build_broker(Settings.from_env(_env_file=None), stub=True)
-    chain = item_chain(42, ["parse", "enrich", "publish"], broker)
-    first = chain.messages[0]
-    assert (first.queue_name, first.actor_name, first.args) == ("parsing", "parse_item", (42,))
-    target = first.options["pipe_target"]
-    assert (target["queue_name"], target["actor_name"]) == ("ai", "enrich_item")
-    assert target["options"]["pipe_target"]["actor_name"] == "publish_item"
-    assert all(message.options["pipe_ignore"] for message in chain.messages)
+def test_a_stage_message_is_built_by_name_and_chains_nothing() -> None:
+    message = item_message(get_stage("enrich"), 42)
+    assert (message.queue_name, message.actor_name, message.args) == ("ai", "enrich_item", (42,))
+    assert message.options == {}
+    assert item_message(get_stage("parse"), 7, urgent=True).options == {URGENT_OPTION: True}
