@@ -18,7 +18,6 @@ from dramatiq.middleware.prometheus import DB_PATH as PROMETHEUS_DB
 from dramatiq.middleware.prometheus import Prometheus
 from periodiq import PeriodiqMiddleware
 
-from shared.consumer import PromptRedisBroker
 from shared.db import bind_database
 from shared.feeding import FeedLimits
 from shared.middleware.db import DatabaseConnection
@@ -29,6 +28,7 @@ from shared.middleware.tracking import ItemTracking
 from shared.middleware.urgency import UrgentFirst
 from shared.pipeline import QUEUES
 from shared.redact import install as install_redaction
+from shared.redis_broker import PromptRedisBroker
 from shared.settings import Settings, get_settings, use_settings
 
 logger = logging.getLogger(__name__)

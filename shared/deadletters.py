@@ -20,12 +20,11 @@ from shared import lifecycle
 from shared.feeding import FeedLimits, feed_all
 from shared.models import StageRun, TaskItem
 from shared.pipeline import QUEUES, stage_of_actor
-
-NAMESPACE = "dramatiq"
+from shared.redis_broker import DELAY_SUFFIX, Keys
 
 
 def _keys(queue: str) -> tuple[str, str]:
-    return f"{NAMESPACE}:{queue}.XQ", f"{NAMESPACE}:{queue}.XQ.msgs"
+    return Keys().dead(queue)
 
 
 def _decode(raw: bytes | str | None) -> dict[str, Any]:
@@ -125,7 +124,7 @@ def _send_again(broker: dramatiq.Broker, message: dict[str, Any], reopened: list
         return bool(chains)
     broker.enqueue(
         dramatiq.Message(
-            queue_name=str(message.get("queue_name", "default")).removesuffix(".DQ"),
+            queue_name=str(message.get("queue_name", "default")).removesuffix(DELAY_SUFFIX),
             actor_name=actor,
             args=tuple(args),
             kwargs=message.get("kwargs") or {},

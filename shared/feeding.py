@@ -33,10 +33,10 @@ from dramatiq.brokers.redis import RedisBroker
 from peewee import fn
 
 from shared import hotpath
-from shared.consumer import front_channel
 from shared.db import database, is_postgres
 from shared.models import StageRun, Status, Task, TaskItem, utcnow
 from shared.pipeline import STAGE_NAMES, get_stage, item_message
+from shared.redis_broker import Keys, to_front
 from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -306,43 +306,9 @@ def well_stocked(broker: dramatiq.Broker, stage_name: str, limits: FeedLimits) -
     if not isinstance(broker, RedisBroker):
         return False
     queue = get_stage(stage_name).queue
-    if broker.client.llen(f"{broker.namespace}:{queue}") < low_water(limits):
+    if broker.client.llen(Keys(broker.namespace).queue(queue)) < low_water(limits):
         return False
     return not urgent_waiting(stage_name)
-
-
-def to_front(broker: dramatiq.Broker, message: dramatiq.Message[Any]) -> None:
-    """Move a just-sent message to the head of its Redis list (RQ's ``at_front``).
-
-    A queue is first in, first out; a high-priority item must not wait behind the
-    messages fed before it. Dramatiq's Redis broker appends (RPUSH) and consumers take
-    from the head (LPOP): the message is taken out and pushed at the head in one
-    transaction, and announced on the queue's front channel, so that a worker's spare
-    thread takes it at once. Other brokers (local mode) keep it where it is.
-    """
-    if not isinstance(broker, RedisBroker):
-        return
-    message_id = message.options.get("redis_message_id")
-    if not message_id:
-        return
-    # Atomic in Redis; a message a consumer took meanwhile is not pushed again. Workers
-    # hear the move and one takes the message into a spare thread (shared.consumer).
-    queue = message.queue_name
-    broker.client.eval(
-        _TO_FRONT,
-        2,
-        f"{broker.namespace}:{queue}",
-        front_channel(broker.namespace, queue),
-        message_id,
-    )
-
-
-_TO_FRONT = """
-if redis.call("lrem", KEYS[1], 1, ARGV[1]) > 0 then
-    redis.call("lpush", KEYS[1], ARGV[1])
-    redis.call("publish", KEYS[2], ARGV[1])
-end
-"""
 
 
 def feed_all(

@@ -1,6 +1,6 @@
 """Urgent items first inside a worker process: bulk work pauses while one runs.
 
-A high-priority item reaches the head of its Redis queue (``feeding.to_front``) and the
+A high-priority item reaches the head of its Redis queue (``redis_broker.to_front``) and the
 first free worker thread, but the other threads of its process go on with the bulk
 import, and on CPU-bound stages they share the interpreter's lock with it: a parse
 that takes 30 ms alone took 400 ms beside three bulk parses. The feeder marks an

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.consumer import SPARE_THREADS
+from shared.redis_broker import SPARE_THREADS
 from shared.errors import ConfigurationError
 from shared.settings import Settings
 
@@ -132,7 +132,7 @@ def worker_command(
     env["PYTHONFAULTHANDLER"] = "1"
     # Dramatiq prefetches twice its threads; messages held in a worker cannot be
     # overtaken by a high-priority item at the head of the queue: hold one per thread.
-    # The consumer fetches as soon as a thread acknowledges (shared.consumer), so a
+    # The consumer fetches as soon as a thread acknowledges (shared.redis_broker), so a
     # thread waits one Redis round trip for its next message, not a poll interval; a
     # message moved to the head of the queue is taken at once into the spare thread.
     env["dramatiq_queue_prefetch"] = str(threads or settings.worker_threads)

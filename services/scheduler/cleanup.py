@@ -15,6 +15,7 @@ from shared.db import database
 from shared.middleware.registry import WORKERS_KEY
 from shared.models import Task, utcnow
 from shared.pipeline import QUEUES
+from shared.redis_broker import Keys
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def trim_dead_letters(client: redis.Redis, older_than_ms: int, namespace: str = 
     """Remove dead-lettered messages older than ``older_than_ms`` (epoch ms) from every queue."""
     removed = 0
     for queue in QUEUES:
-        xq, messages = f"{namespace}:{queue}.XQ", f"{namespace}:{queue}.XQ.msgs"
+        xq, messages = Keys(namespace).dead(queue)
         while True:
             ids = client.zrangebyscore(xq, "-inf", older_than_ms, start=0, num=CHUNK)
             if not ids:
@@ -71,7 +72,7 @@ def trim_heartbeats(client: redis.Redis, older_than_ms: int, namespace: str = "d
     Registry entries (``kbm:workers``) of processes without a heartbeat go too: those of
     workers that were killed and never said goodbye.
     """
-    beats = f"{namespace}:__heartbeats__"
+    beats = Keys(namespace).heartbeats()
     removed = int(client.zremrangebyscore(beats, "-inf", older_than_ms))
     cursor = 0
     while True:

@@ -10,7 +10,8 @@ from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 
-from shared.urgency import GATE, URGENT_KEY, URGENT_OPTION, UrgentGate
+from shared.redis_broker import Keys
+from shared.urgency import GATE, URGENT_OPTION, UrgentGate
 
 
 class UrgentFirst(Middleware):
@@ -26,7 +27,7 @@ class UrgentFirst(Middleware):
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         """Share urgent work with the other worker processes through Redis."""
         if isinstance(broker, RedisBroker):
-            key = f"{broker.namespace}:{URGENT_KEY}:{socket.gethostname()}"
+            key = Keys(broker.namespace).urgent_running(socket.gethostname())
             self.gate.share(broker.client, key)
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:

@@ -8,8 +8,7 @@ from typing import Any
 import dramatiq
 
 from shared.broker import build_broker
-from shared.consumer import SPARE_THREADS, PromptConsumer, front_channel
-from shared.feeding import to_front
+from shared.redis_broker import SPARE_THREADS, Keys, PromptConsumer, to_front
 from shared.settings import Settings
 
 
@@ -58,7 +57,7 @@ def test_an_empty_queue_is_still_polled_with_backoff(settings: Settings) -> None
 
 
 def _wait_for_listeners(broker: Any, queue: str, count: int) -> None:
-    channel = front_channel(broker.namespace, queue)
+    channel = Keys(broker.namespace).front_channel(queue)
     deadline = time.monotonic() + 5
     while broker.client.pubsub_numsub(channel)[0][1] != count:
         assert time.monotonic() < deadline, f"not {count} consumers listen on {channel}"

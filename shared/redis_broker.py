@@ -1,4 +1,13 @@
-"""A Redis broker whose consumers take the next message as soon as a thread is free.
+"""Everything the project does with Dramatiq's Redis broker, in one place.
+
+- :class:`Keys`: every Redis key and channel name the project reads or writes, Dramatiq's
+  own layout included (it is private to Dramatiq: ``tests/shared/test_dramatiq_contract.py``
+  fails when a Dramatiq release changes it, and ``pyproject.toml`` pins the minor version).
+- :class:`PromptRedisBroker` and :class:`PromptConsumer` (below).
+- :func:`to_front`: a high-ranked item's message moved to the head of its queue and
+  announced, and the consumer's side of it (``_FETCH_NOTICED``).
+
+A Redis broker whose consumers take the next message as soon as a thread is free.
 
 Dramatiq's Redis consumer treats "every prefetched message is still being run" like
 "the queue is empty": it backs off, doubling its sleep up to the idle poll interval
@@ -16,7 +25,7 @@ at the head of the Redis queue after it.
 A high-ranked item's message does not wait for a thread either. Workers run
 ``SPARE_THREADS`` threads beyond their prefetch, idle in bulk work. When the feeder
 moves a message to the head of its queue (``feeding.to_front``) it publishes the
-message's id on the queue's front channel (:func:`front_channel`); every consumer of
+message's id on the queue's front channel (:meth:`Keys.front_channel`); every consumer of
 that queue hears it, and one with a spare slot takes that very message (by id,
 atomically, so exactly one consumer gets it and none takes a bulk message instead) and
 hands it to its spare thread at once.
@@ -27,11 +36,15 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+from dataclasses import dataclass
 from typing import Any
 
+import dramatiq
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.message import Message
+
+from shared.urgency import URGENT_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +69,86 @@ return false
 """
 
 
-def front_channel(namespace: str, queue_name: str) -> str:
-    """Return the channel on which a message moved to ``queue_name``'s head is announced."""
-    return f"{namespace}:kbm:front:{queue_name}"
+#: Move a just-sent message from anywhere in its list to the head, and announce it; a
+#: message a consumer took meanwhile is not pushed again.
+_TO_FRONT = """
+if redis.call("lrem", KEYS[1], 1, ARGV[1]) > 0 then
+    redis.call("lpush", KEYS[1], ARGV[1])
+    redis.call("publish", KEYS[2], ARGV[1])
+end
+"""
+
+#: The suffix of a queue's delay queue (retries and delayed messages wait there).
+DELAY_SUFFIX = ".DQ"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The Redis names under one broker namespace (Dramatiq's default: ``dramatiq``)."""
+
+    namespace: str = "dramatiq"
+
+    def queue(self, queue_name: str) -> str:
+        """Return the list of a queue's waiting message ids (Dramatiq)."""
+        return f"{self.namespace}:{queue_name}"
+
+    def messages(self, queue_name: str) -> str:
+        """Return the hash of every unacknowledged message of a queue, by id (Dramatiq)."""
+        return f"{self.queue(queue_name)}.msgs"
+
+    def delayed(self, queue_name: str) -> str:
+        """Return the hash of a queue's delayed and retrying messages (Dramatiq)."""
+        return self.messages(f"{queue_name}{DELAY_SUFFIX}")
+
+    def dead(self, queue_name: str) -> tuple[str, str]:
+        """Return a queue's dead letters: the sorted set of ids by time, and their messages."""
+        dead = f"{self.queue(queue_name)}.XQ"
+        return dead, f"{dead}.msgs"
+
+    def acks(self, broker_id: str, queue_name: str) -> str:
+        """Return the set of a queue's messages one worker (broker id) holds (Dramatiq)."""
+        return f"{self.acks_prefix()}{broker_id}.{queue_name}"
+
+    def acks_prefix(self) -> str:
+        """Return the prefix of every worker's acknowledgement sets (Dramatiq)."""
+        return f"{self.namespace}:__acks__."
+
+    def heartbeats(self) -> str:
+        """Return the sorted set of broker ids by their last command, in ms (Dramatiq)."""
+        return f"{self.namespace}:__heartbeats__"
+
+    def front_channel(self, queue_name: str) -> str:
+        """Return the channel announcing a message moved to the head of ``queue_name``."""
+        return f"{self.namespace}:kbm:front:{queue_name}"
+
+    def urgent_running(self, host: str) -> str:
+        """Return the hash of urgent messages running on one host's worker processes."""
+        return f"{self.namespace}:{URGENT_KEY}:{host}"
+
+
+def is_delay_queue(queue_name: str) -> bool:
+    """Tell whether ``queue_name`` is a delay queue (its messages are moved, never run)."""
+    return queue_name.endswith(DELAY_SUFFIX)
+
+
+def to_front(broker: dramatiq.Broker, message: dramatiq.Message[Any]) -> None:
+    """Move a just-sent message to the head of its Redis list (RQ's ``at_front``).
+
+    A queue is first in, first out; a high-priority item must not wait behind the
+    messages fed before it. Dramatiq's Redis broker appends (RPUSH) and consumers take
+    from the head (LPOP): the message is taken out and pushed at the head in one
+    transaction, and announced on the queue's front channel, so that a worker's spare
+    thread takes it at once (:class:`PromptConsumer`). Other brokers (local mode) keep it
+    where it is.
+    """
+    if not isinstance(broker, RedisBroker):
+        return
+    message_id = message.options.get("redis_message_id")
+    if not message_id:
+        return
+    keys = Keys(broker.namespace)
+    queue = message.queue_name
+    broker.client.eval(_TO_FRONT, 2, keys.queue(queue), keys.front_channel(queue), message_id)
 
 
 class PromptConsumer(_RedisConsumer):
@@ -73,7 +163,7 @@ class PromptConsumer(_RedisConsumer):
         self._wake = threading.Event()
         self._noticed: collections.deque[str] = collections.deque()
         self._closed = threading.Event()
-        if not self.queue_name.endswith(".DQ"):
+        if not is_delay_queue(self.queue_name):
             # A delay queue's messages are only moved, never run here: nothing to hear.
             listener = threading.Thread(
                 target=self._listen, name=f"front-{self.queue_name}", daemon=True
@@ -128,16 +218,20 @@ class PromptConsumer(_RedisConsumer):
 
     def _fetch_noticed(self, redis_message_id: str) -> bytes | None:
         broker = self.broker
-        queue = f"{broker.namespace}:{self.queue_name}"
-        acks = f"{broker.namespace}:__acks__.{broker.broker_id}.{self.queue_name}"
+        keys = Keys(broker.namespace)
         data: bytes | None = broker.client.eval(
-            _FETCH_NOTICED, 3, queue, acks, f"{queue}.msgs", redis_message_id
+            _FETCH_NOTICED,
+            3,
+            keys.queue(self.queue_name),
+            keys.acks(broker.broker_id, self.queue_name),
+            keys.messages(self.queue_name),
+            redis_message_id,
         )
         return data
 
     def _listen(self) -> None:
         """Hear the messages moved to the head of the queue until the consumer closes."""
-        channel = front_channel(self.broker.namespace, self.queue_name)
+        channel = Keys(self.broker.namespace).front_channel(self.queue_name)
         while not self._closed.is_set():
             pubsub = self.broker.client.pubsub(ignore_subscribe_messages=True)
             try:
