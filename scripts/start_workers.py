@@ -19,12 +19,16 @@ from shared.settings import Settings
 
 
 def print_stats(settings: Settings) -> None:
-    """Print queue depths and live workers read from Redis."""
+    """Print queue depths and the live worker processes, read from Redis.
+
+    Brokers that only send (the gateway, ``kbm doctor``'s probe) have heartbeats too;
+    they are no workers and are not counted.
+    """
     monitor = Monitor(redis.Redis.from_url(settings.redis_url, socket_timeout=5))
     depths = monitor.queue_depths()
     rows = [[queue, *counts.values()] for queue, counts in depths.items()]
     print(output.table(["queue", "waiting", "delayed", "unacked", "dead"], rows))
-    workers = monitor.workers()["workers"]
+    workers = monitor.worker_processes()
     print(f"\n{len(workers)} workers with a heartbeat in the last minute")
     for worker in workers:
         held = ", ".join(f"{queue}: {count}" for queue, count in worker["queues"].items())

@@ -20,6 +20,7 @@ from periodiq import PeriodiqMiddleware
 
 from shared.db import bind_database
 from shared.feeding import FeedLimits
+from shared.logs import configure_logging
 from shared.middleware.db import DatabaseConnection
 from shared.middleware.metrics import StageMetrics
 from shared.middleware.registry import WorkerRegistry
@@ -38,10 +39,13 @@ def worker_middleware(settings: Settings) -> list[Middleware]:
     """Return the project's middleware, each placed where its hooks must run."""
     return [
         DatabaseConnection(),
+        # Both read each stage's own retry policy from the settings (one rule per queue).
         ItemTracking(
-            settings.max_deliveries, settings.reconcile_grace, FeedLimits.from_settings(settings)
+            settings.stage_max_deliveries,
+            settings.reconcile_grace,
+            FeedLimits.from_settings(settings),
         ),
-        RetrySchedule(settings.retry_delays),
+        RetrySchedule(settings.retry_delay),
     ]
 
 
@@ -93,12 +97,15 @@ def setup(settings: Settings | None = None, **kwargs: Any) -> dramatiq.Broker:
     also points ``prometheus_client`` at Dramatiq's multiprocess folder before any module
     imports it, so the project's worker metrics are served with Dramatiq's on 9191.
     Dramatiq calls it in each worker process and periodiq in its one process, so it
-    is where their logs start redacting URL userinfo.
+    is where their logs start redacting URL userinfo and take ``LOG_LEVEL``. An
+    in-memory pipeline (``stub=True``: local mode, tests) logs as its host process
+    decided.
     """
     install_redaction()
+    settings = settings or get_settings()
     if not kwargs.get("stub"):
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", PROMETHEUS_DB)
-    settings = settings or get_settings()
+        configure_logging(settings.log_level)
     use_settings(settings)
     bind_database(settings.database_url)
     broker = build_broker(settings, **kwargs)

@@ -29,13 +29,14 @@ from typing import Any, TypeVar
 from peewee import Model
 
 from shared.db import database, is_postgres
-from shared.models import Content, Enrichment, Link
+from shared.models import TERMINAL, Content, Enrichment, Link
 
 #: Off in tests that check the general code gives the same outcomes.
 ENABLED = True
 
 _NO_LIMIT = 2**31 - 1
-_TERMINAL = "('completed', 'failed', 'cancelled')"
+#: The terminal statuses as an SQL list, from the models' one definition.
+_TERMINAL = "(" + ", ".join(f"'{status.value}'" for status in TERMINAL) + ")"
 
 
 def usable() -> bool:

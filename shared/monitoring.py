@@ -25,6 +25,7 @@ from shared.middleware.registry import WORKERS_KEY
 from shared.migrations import pending_versions
 from shared.models import Status, Task, TaskItem
 from shared.pipeline import QUEUES, get_stage
+from shared.redis_broker import Keys
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,17 @@ RECONCILER_LAST_RUN = "kbm:reconciler:last_run"
 HEARTBEAT_WINDOW_S = 60.0
 #: Keys SCAN looks at per call: a few round trips even with many keys, never a long block.
 SCAN_COUNT = 500
+
+
+#: The kinds of broker :meth:`Monitor.workers` lists: a worker process that consumes
+#: queues (registered), or a client that only sends (the gateway, ``kbm doctor``).
+WORKER = "worker"
+CLIENT = "client"
+
+
+def processes_only(brokers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the worker processes among brokers listed by :meth:`Monitor.workers`."""
+    return [broker for broker in brokers if broker["kind"] == WORKER]
 
 
 def _escape_glob(text: str) -> str:
@@ -56,6 +68,7 @@ class Monitor:
     ) -> None:
         self.client = client
         self.namespace = namespace
+        self.keys = Keys(namespace)
         self.queues = tuple(queues)
         # Dramatiq records a heartbeat for every broker command, sends included, so the
         # gateway's own broker shows up among the workers; it is flagged, not hidden.
@@ -63,17 +76,14 @@ class Monitor:
         self.clock = clock
         self.window_s = window_s
 
-    def _key(self, name: str) -> str:
-        return f"{self.namespace}:{name}"
-
     def queue_depths(self) -> dict[str, dict[str, int]]:
         """Return per queue: waiting, delayed (incl. retrying), unacked and dead messages."""
         pipe = self.client.pipeline(transaction=False)
         for queue in self.queues:
-            pipe.llen(self._key(queue))
-            pipe.hlen(self._key(f"{queue}.DQ.msgs"))
-            pipe.hlen(self._key(f"{queue}.msgs"))
-            pipe.zcard(self._key(f"{queue}.XQ"))
+            pipe.llen(self.keys.queue(queue))
+            pipe.hlen(self.keys.delayed(queue))
+            pipe.hlen(self.keys.messages(queue))
+            pipe.zcard(self.keys.dead(queue)[0])
         counts = pipe.execute()
         return {
             queue: dict(
@@ -88,7 +98,7 @@ class Monitor:
 
     def _held(self) -> dict[str, dict[str, int]]:
         """Return per broker id the queues it holds messages of, and how many (SCAN, no KEYS)."""
-        prefix = self._key("__acks__.")
+        prefix = self.keys.acks_prefix()
         held: dict[str, dict[str, int]] = {}
         keys: list[bytes] = list(
             self.client.scan_iter(match=_escape_glob(prefix) + "*", count=SCAN_COUNT)
@@ -107,7 +117,7 @@ class Monitor:
         return cast(
             list[tuple[bytes, float]],
             self.client.zrangebyscore(
-                self._key("__heartbeats__"),
+                self.keys.heartbeats(),
                 now_ms - self.window_s * 1000,
                 "+inf",
                 withscores=True,
@@ -134,7 +144,7 @@ class Monitor:
                     "queues": held.get(worker_id, {}),
                     "gateway": worker_id in self.own_ids,
                     # A worker process consuming queues, or a client that only sends.
-                    "kind": "worker" if entry is not None else "client",
+                    "kind": WORKER if entry is not None else CLIENT,
                     "consumes": entry.get("queues", []) if entry else [],
                     "pid": entry.get("pid") if entry else None,
                     "host": entry.get("host") if entry else None,
@@ -143,8 +153,17 @@ class Monitor:
         return {
             "workers": workers,
             "window_s": self.window_s,
-            "alive": sum(1 for worker in workers if worker["kind"] == "worker"),
+            "alive": len(processes_only(workers)),
         }
+
+    def worker_processes(self) -> list[dict[str, Any]]:
+        """Return the worker processes seen in the window (as :meth:`workers` lists them).
+
+        Dramatiq records a heartbeat for every broker that sends, so the gateway,
+        ``kbm doctor``'s probe broker or a script show up among the heartbeats; they
+        never register (``shared.middleware.registry``), so they are left out here.
+        """
+        return processes_only(self.workers()["workers"])
 
     def worker_entries(self, queue: str) -> list[dict[str, Any]]:
         """Return the registry entries (with ``id``) of live workers consuming ``queue``."""

@@ -79,13 +79,22 @@ def next_stage(stages: Sequence[str], current: str) -> str | None:
     return stages[position + 1] if position + 1 < len(stages) else None
 
 
+def time_limit_ms(queue: str, settings: Settings) -> int:
+    """Return the time limit of a queue's messages in milliseconds, as Dramatiq takes it."""
+    return int(settings.stage_timeout(queue) * 1000)
+
+
 def actor_options(stage: Stage, settings: Settings) -> dict[str, Any]:
-    """Return the Dramatiq actor options of a stage: queue, time limit, retries."""
+    """Return the Dramatiq actor options of a stage: queue, time limit, retries.
+
+    The retries are the stage's own (``Settings.stage_retries``); the delays between
+    them are set per queue by the ``RetrySchedule`` middleware.
+    """
     return {
         "actor_name": stage.actor_name,
         "queue_name": stage.queue,
-        "time_limit": int(settings.stage_timeout(stage.queue) * 1000),
-        "max_retries": settings.max_retries,
+        "time_limit": time_limit_ms(stage.queue, settings),
+        "max_retries": settings.stage_retries(stage.queue),
         # Permanent errors (404, no article, bad input) end the item at once.
         "throws": (PermanentError,),
     }

@@ -8,7 +8,7 @@ gateway factory, the CLI) and the object is passed down. An invalid value fails 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AliasChoices,
@@ -46,6 +46,7 @@ FETCH_GUARD_FIELDS = (
 
 CommaList = Annotated[tuple[str, ...], NoDecode]
 SecondsList = Annotated[tuple[float, ...], NoDecode]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
 class Settings(BaseSettings):
@@ -103,8 +104,16 @@ class Settings(BaseSettings):
     ai_timeout: float = Field(120, gt=0)
     notion_timeout: float = Field(60, gt=0)
     default_timeout: float = Field(180, gt=0)
+    #: Retries of a failed stage and the seconds before each (the last one repeats);
+    #: each stage queue may have its own (below), else these shared ones apply.
     max_retries: int = Field(3, ge=0, le=20)
     retry_delays: SecondsList = (0.0, 30.0, 300.0)
+    parsing_max_retries: int | None = Field(None, ge=0, le=20)
+    ai_max_retries: int | None = Field(None, ge=0, le=20)
+    notion_max_retries: int | None = Field(None, ge=0, le=20)
+    parsing_retry_delays: SecondsList | None = None
+    ai_retry_delays: SecondsList | None = None
+    notion_retry_delays: SecondsList | None = None
     #: Starts of one stage of one item before it fails for good (poison guard); hard
     #: kills are not counted by Dramatiq's retries, so this bounds them.
     max_deliveries: int = Field(8, ge=1, le=100)
@@ -144,6 +153,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("worker_metrics_port", "dramatiq_prom_port"),
     )
 
+    #: The least severe log records every process writes (``kbm -v``: DEBUG).
+    log_level: LogLevel = "INFO"
+
     #: Recurring jobs, ``kind=cron`` separated by ``;`` (see ``shared.schedule``).
     recurring_jobs: str = ""
     #: The IANA zone the cron expressions of ``recurring_jobs`` are read in.
@@ -182,9 +194,36 @@ class Settings(BaseSettings):
             return names
         return value
 
-    @field_validator("retry_delays", mode="before")
+    @field_validator("parsing_max_retries", "ai_max_retries", "notion_max_retries", mode="before")
     @classmethod
-    def _split_seconds(cls, value: Any) -> Any:
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # `PARSING_MAX_RETRIES=` (an env file's blank line) means "the shared value".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_name(cls, value: Any) -> Any:
+        # Any case is accepted; the error shows the value as it was written.
+        if isinstance(value, str):
+            name = value.strip().upper()
+            if name not in get_args(LogLevel):
+                raise ValueError(f"expected one of {', '.join(get_args(LogLevel))}")
+            return name
+        return value
+
+    @field_validator(
+        "retry_delays",
+        "parsing_retry_delays",
+        "ai_retry_delays",
+        "notion_retry_delays",
+        mode="before",
+    )
+    @classmethod
+    def _split_seconds(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not value.strip() and info.field_name != "retry_delays":
+            return None  # a stage's own schedule left blank: the shared one applies
         if isinstance(value, str):
             try:
                 delays = tuple(float(part) for part in value.split(",") if part.strip())
@@ -246,6 +285,39 @@ class Settings(BaseSettings):
         """Return the time limit in seconds of a queue's messages."""
         return float(getattr(self, f"{queue}_timeout"))
 
+    def stage_retries(self, queue: str) -> int:
+        """Return how often a queue's failed message is retried.
+
+        ``PARSING_MAX_RETRIES`` and its siblings when set, else ``MAX_RETRIES``.
+        """
+        own: int | None = getattr(self, f"{queue}_max_retries", None)
+        return self.max_retries if own is None else own
+
+    def stage_retry_delays(self, queue: str) -> tuple[float, ...]:
+        """Return the seconds before each retry of a queue's messages.
+
+        ``PARSING_RETRY_DELAYS`` and its siblings when set, else ``RETRY_DELAYS``.
+        """
+        own: tuple[float, ...] | None = getattr(self, f"{queue}_retry_delays", None)
+        return self.retry_delays if own is None else own
+
+    def retry_delay(self, queue: str, retry: int) -> float:
+        """Return the delay in seconds before retry number ``retry`` (0-based) of a queue.
+
+        A schedule shorter than the retries repeats its last delay.
+        """
+        delays = self.stage_retry_delays(queue)
+        return delays[min(retry, len(delays) - 1)]
+
+    def stage_max_deliveries(self, queue: str) -> int:
+        """Return the starts of one stage before its item fails (the poison guard).
+
+        ``MAX_DELIVERIES``, but never fewer than the stage's own attempts (its retries
+        plus one): the guard bounds deliveries Dramatiq does not count, such as a
+        worker killed mid-message, and must not cut a stage's retries short.
+        """
+        return max(self.max_deliveries, self.stage_retries(queue) + 1)
+
     def worker_count(self, queue: str) -> int:
         """Return how many processes a local launcher starts for a queue."""
         return int(getattr(self, f"worker_count_{queue}"))
@@ -253,10 +325,6 @@ class Settings(BaseSettings):
     def fetch_guard(self) -> dict[str, Any]:
         """Return the fetch guard's settings by variable name, e.g. ``FETCH_ALLOW_PRIVATE``."""
         return {name.upper(): getattr(self, name) for name in FETCH_GUARD_FIELDS}
-
-    def retry_delay(self, retry: int) -> float:
-        """Return the delay in seconds before retry number ``retry`` (0-based)."""
-        return self.retry_delays[min(retry, len(self.retry_delays) - 1)]
 
 
 def _variable(field: str) -> str:

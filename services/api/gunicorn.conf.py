@@ -28,9 +28,12 @@ from prometheus_client import multiprocess  # noqa: E402 (after the folder is se
 
 from services.api.app import configured_token, refuse_open_bind  # noqa: E402 (after the folder is set)
 from shared.errors import ConfigurationError  # noqa: E402 (after the folder is set)
+from shared.logs import configure_logging  # noqa: E402 (after the folder is set)
 from shared.settings import Settings  # noqa: E402 (after the folder is set)
 
 _settings = Settings.from_env()
+# The app's own loggers (gunicorn configures only its own): the workers inherit it.
+configure_logging(_settings.log_level)
 _host = _settings.api_host
 _host = f"[{_host}]" if ":" in _host and not _host.startswith("[") else _host
 

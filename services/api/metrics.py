@@ -20,7 +20,13 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from services.api.auth import Access
-from shared.monitoring import RECONCILER_LAST_RUN, Monitor, feed_counts, pipeline_counts
+from shared.monitoring import (
+    RECONCILER_LAST_RUN,
+    Monitor,
+    feed_counts,
+    pipeline_counts,
+    processes_only,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +95,7 @@ class StateCollector(Collector):
         except Exception as ex:
             logger.warning("metrics: reading workers failed: %r", ex)
             return
-        alive = sum(1 for worker in workers if worker["kind"] == "worker")
+        alive = len(processes_only(workers))
         yield GaugeMetricFamily(
             "kbm_workers_alive", "Worker processes with a heartbeat in the last minute.", alive
         )

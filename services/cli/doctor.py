@@ -21,6 +21,7 @@ from shared.migrations import LATEST_VERSION, pending_versions
 from shared.models import Task
 from shared.monitoring import Monitor
 from shared.pipeline import PARSE, QUEUES
+from shared.redis_broker import Keys
 from shared.settings import Settings
 
 PROBE_QUEUE = "default"
@@ -91,10 +92,9 @@ class Doctor:
 
     def worker_availability(self) -> Check:
         """Find workers that sent a heartbeat in the last minute."""
-        workers = Monitor(
-            self.client, window_s=self.settings.heartbeat_timeout_ms / 1000
-        ).workers()["workers"]
-        count = sum(1 for worker in workers if worker["kind"] == "worker")
+        monitor = Monitor(self.client, window_s=self.settings.heartbeat_timeout_ms / 1000)
+        # The doctor's own probe broker sends heartbeats too: only worker processes count.
+        count = len(monitor.worker_processes())
         if not count:
             return Check(
                 "Worker availability",
@@ -113,15 +113,17 @@ class Doctor:
         )
         sent = broker.enqueue(message)
         deadline = time.monotonic() + self.probe_seconds
-        key = f"dramatiq:{PROBE_QUEUE}.msgs"
+        keys = Keys()
+        key = keys.messages(PROBE_QUEUE)
+        dead_ids, dead_messages = keys.dead(PROBE_QUEUE)
         while time.monotonic() < deadline:
             # A message stays in the queue's hash until a worker acknowledges it, and a
             # worker that does not know the actor acknowledges it into the dead letters.
             rid = sent.options["redis_message_id"]
             if not self.client.hexists(key, rid):
-                if self.client.zscore(f"dramatiq:{PROBE_QUEUE}.XQ", rid) is not None:
-                    self.client.zrem(f"dramatiq:{PROBE_QUEUE}.XQ", rid)
-                    self.client.hdel(f"dramatiq:{PROBE_QUEUE}.XQ.msgs", rid)
+                if self.client.zscore(dead_ids, rid) is not None:
+                    self.client.zrem(dead_ids, rid)
+                    self.client.hdel(dead_messages, rid)
                     return Check(
                         "Job enqueueing",
                         False,
@@ -136,7 +138,7 @@ class Doctor:
             time.sleep(0.1)
         # Nobody took it: take the probe back rather than leave it for a later worker.
         rid = sent.options["redis_message_id"]
-        self.client.lrem(f"dramatiq:{PROBE_QUEUE}", 0, rid)
+        self.client.lrem(keys.queue(PROBE_QUEUE), 0, rid)
         self.client.hdel(key, rid)
         return Check(
             "Job enqueueing",

@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.redis_broker import SPARE_THREADS
 from shared.errors import ConfigurationError
+from shared.redis_broker import SPARE_THREADS
 from shared.settings import Settings
 
 #: Service → (queue it consumes, module declaring its actors).
@@ -83,6 +83,24 @@ class Command:
             self.metrics_folder.remove()
 
 
+def dramatiq_verbosity(settings: Settings) -> list[str]:
+    """Return the options that make ``dramatiq`` or ``periodiq`` log at ``LOG_LEVEL`` at once.
+
+    Both set up logging at INFO, or DEBUG with ``-v``, before they import the setup
+    callable, which then applies ``LOG_LEVEL`` (``shared.logs``): only DEBUG needs the
+    option, for the lines logged before (the launcher's own, the boot).
+    """
+    return ["-v"] if settings.log_level == "DEBUG" else []
+
+
+def log_level_env(settings: Settings) -> dict[str, str]:
+    """Return the environment that gives a started process this process's log level.
+
+    ``kbm -v`` means DEBUG for what the command starts, whatever ``LOG_LEVEL`` says.
+    """
+    return {"LOG_LEVEL": settings.log_level}
+
+
 def service_name(name: str) -> str:
     """Return the service for a service or queue name; raise ``ValueError`` if unknown."""
     if name in SERVICES:
@@ -124,9 +142,10 @@ def worker_command(
         # Kubernetes gives 30 s of grace: finish in-flight work well within it.
         "--worker-shutdown-timeout",
         "25000",
+        *dramatiq_verbosity(settings),
     ]
     # The consumer's idle poll interval: Dramatiq's 1 s default adds ~0.4 s per stage.
-    env = {"dramatiq_worker_timeout": str(settings.worker_poll_ms)}
+    env = {"dramatiq_worker_timeout": str(settings.worker_poll_ms), **log_level_env(settings)}
     # A native crash (an extension's heap corruption, SIGSEGV) prints every thread's
     # Python stack to the log instead of only the C library's last words.
     env["PYTHONFAULTHANDLER"] = "1"
@@ -174,10 +193,11 @@ def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def scheduler_command() -> Command:
+def scheduler_command(settings: Settings) -> Command:
     """Return the periodiq command that sends the housekeeping ticks."""
     periodiq = str(Path(sys.executable).with_name("periodiq"))
-    return Command("scheduler", [periodiq, "shared.broker:setup", "services.scheduler.actors"], {})
+    argv = [periodiq, "shared.broker:setup", "services.scheduler.actors"]
+    return Command("scheduler", argv + dramatiq_verbosity(settings), log_level_env(settings))
 
 
 def api_command(settings: Settings, *, workers: int | None = None) -> Command:
@@ -188,13 +208,16 @@ def api_command(settings: Settings, *, workers: int | None = None) -> Command:
         "gunicorn",
         "--config",
         str(GUNICORN_CONF),
+        # gunicorn's own logger (start-up, workers, errors) at LOG_LEVEL.
+        "--log-level",
+        settings.log_level.lower(),
         "--bind",
         f"{settings.api_host}:{settings.api_port}",
     ]
     if workers:
         argv += ["--workers", str(workers)]
     # The app is the configuration's ``wsgi_app`` (the gateway behind its event loop).
-    return Command("api", argv, {})
+    return Command("api", argv, log_level_env(settings))
 
 
 def exec_command(command: Command) -> None:

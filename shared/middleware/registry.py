@@ -24,6 +24,8 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 
+from shared.redis_broker import is_delay_queue
+
 logger = logging.getLogger(__name__)
 
 #: Hash of broker id → JSON description of a worker process.
@@ -45,7 +47,7 @@ class WorkerRegistry(Middleware):
             return
         queues = sorted(worker.consumer_whitelist or broker.get_declared_queues())
         entry = {
-            "queues": [queue for queue in queues if not queue.endswith(".DQ")],
+            "queues": [queue for queue in queues if not is_delay_queue(queue)],
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "started_at": time.time(),

@@ -26,6 +26,7 @@ from shared import lifecycle
 from shared.errors import outage_wait
 from shared.feeding import FeedLimits, feed, well_stocked
 from shared.pipeline import stage_of_actor
+from shared.redis_broker import Keys
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,12 @@ def describe_error(exception: BaseException, message: MessageProxy) -> str:
 def is_final_failure(
     actor: dramatiq.Actor[Any, Any], message: MessageProxy, exception: BaseException
 ) -> bool:
-    """Tell whether ``Retries`` will give up on this message (the same rules it applies)."""
+    """Tell whether ``Retries`` will give up on this message (the same rules it applies).
+
+    It reads the retries where ``Retries`` does, the message's options and then the
+    actor's: a stage actor's are its stage's own (``Settings.stage_retries``, set by
+    ``shared.pipeline.actor_options``), a housekeeping actor's those it declares.
+    """
     if outage_wait(exception) is not None:
         return False
     throws = message.options.get("throws") or actor.options.get("throws")
@@ -62,7 +68,7 @@ def worker_liveness(broker: dramatiq.Broker) -> Callable[[str], bool] | None:
     client, timeout_ms = broker.client, broker.heartbeat_timeout
 
     def alive(worker: str) -> bool:
-        last = client.zscore(f"{broker.namespace}:__heartbeats__", worker)
+        last = client.zscore(Keys(broker.namespace).heartbeats(), worker)
         return last is not None and time.time() * 1000 - float(last) < timeout_ms
 
     return alive
@@ -72,8 +78,12 @@ class ItemTracking(Middleware):
     """Move task items through their stages as their messages run."""
 
     def __init__(
-        self, max_deliveries: int, grace_seconds: float, limits: FeedLimits | None = None
+        self,
+        max_deliveries: Callable[[str], int],
+        grace_seconds: float,
+        limits: FeedLimits | None = None,
     ) -> None:
+        #: Queue → starts of one stage before its item fails (``Settings.stage_max_deliveries``).
         self.max_deliveries = max_deliveries
         self.grace_seconds = grace_seconds
         self.limits = limits or FeedLimits()
@@ -88,7 +98,7 @@ class ItemTracking(Middleware):
             int(message.args[0]),
             stage.name,
             lease_seconds=(time_limit_ms / 1000 + self.grace_seconds) if time_limit_ms else None,
-            max_deliveries=self.max_deliveries,
+            max_deliveries=self.max_deliveries(stage.queue),
             worker=getattr(broker, "broker_id", None),
             worker_alive=worker_liveness(broker),
         )

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from services.ai.providers import ArticleInput, Enrichment
-from services.ai.providers.local import SUMMARY_MAX_CHARS, LocalProvider, split_sentences
+from services.ai.providers.local import LocalProvider
+from services.ai.summary import SUMMARY_MAX_CHARS
+from services.ai.text import split_sentences
 from shared.settings import DEFAULT_CATEGORIES
 
 TECH_TEXT = """\

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import runpy
 import signal
@@ -154,3 +155,15 @@ def test_gunicorn_serves_the_app_with_its_config(settings: Settings) -> None:
         os.killpg(process.pid, signal.SIGTERM)
         output, _ = process.communicate(timeout=40)
     assert b"GET /api/monitoring/health" in output
+
+
+def test_the_gateway_logs_at_log_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = logging.getLogger()
+    before = root.level
+    try:
+        _conf(monkeypatch, LOG_LEVEL="DEBUG")
+        assert root.level == logging.DEBUG
+        _conf(monkeypatch, LOG_LEVEL="warning")
+        assert root.level == logging.WARNING
+    finally:
+        root.setLevel(before)

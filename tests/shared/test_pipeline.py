@@ -47,6 +47,12 @@ def test_actor_options_come_from_settings() -> None:
     assert stage_of_actor(options["actor_name"]) == get_stage("enrich")
 
 
+def test_each_stage_actor_takes_its_own_retries_or_the_shared_ones() -> None:
+    settings = Settings.from_env(_env_file=None, max_retries=2, parsing_max_retries=7)
+    retries = {stage.name: actor_options(stage, settings)["max_retries"] for stage in STAGES}
+    assert retries == {"parse": 7, "enrich": 2, "publish": 2}
+
+
 def test_a_stage_message_is_built_by_name_and_chains_nothing() -> None:
     message = item_message(get_stage("enrich"), 42)
     assert (message.queue_name, message.actor_name, message.args) == ("ai", "enrich_item", (42,))

@@ -43,6 +43,9 @@ def test_a_running_worker_is_a_worker_and_a_sender_is_a_client(redis_url: str) -
         assert (seen["kind"], seen["consumes"], seen["pid"]) == ("worker", ["parsing"], os.getpid())
         assert kinds[client_broker.broker_id]["kind"] == "client"
         assert data["alive"] == 1
+        # And the worker processes alone are the registered one
+        processes = Monitor(client).worker_processes()
+        assert [entry["id"] for entry in processes] == [worker_broker.broker_id]
     finally:
         worker.stop()
     # And a worker that stops leaves the registry

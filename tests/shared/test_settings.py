@@ -56,6 +56,12 @@ def test_environment_variables_are_read_and_typed(monkeypatch: pytest.MonkeyPatc
         ("WORKER_METRICS_PORT", "70000"),
         ("WORKER_METRICS_PORT", "0"),
         ("WORKER_METRICS_PORT", "metrics"),
+        ("PARSING_MAX_RETRIES", "21"),
+        ("AI_MAX_RETRIES", "often"),
+        ("NOTION_RETRY_DELAYS", "0,-5"),
+        ("AI_RETRY_DELAYS", "soon"),
+        ("LOG_LEVEL", "verbose"),
+        ("LOG_LEVEL", "CRITICAL"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(
@@ -100,3 +106,43 @@ def test_every_setting_is_documented_in_the_reference() -> None:
     text = reference.read_text(encoding="utf-8")
     missing = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in text]
     assert not missing, f"add {missing} to the environment tables of {reference}"
+
+
+def test_each_stage_falls_back_to_the_shared_retries_and_delays(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the shared policy, the parsing stage's own, and a blank (unset) notion one
+    monkeypatch.setenv("MAX_RETRIES", "2")
+    monkeypatch.setenv("RETRY_DELAYS", "1,5")
+    monkeypatch.setenv("PARSING_MAX_RETRIES", "6")
+    monkeypatch.setenv("PARSING_RETRY_DELAYS", "0, 0.5")
+    monkeypatch.setenv("NOTION_MAX_RETRIES", "")
+    monkeypatch.setenv("NOTION_RETRY_DELAYS", " ")
+    settings = Settings.from_env(_env_file=None)
+
+    # Then parsing uses its own; ai, notion (blank) and default use the shared ones
+    assert settings.stage_retries("parsing") == 6
+    assert settings.stage_retry_delays("parsing") == (0.0, 0.5)
+    for queue in ("ai", "notion", "default"):
+        assert settings.stage_retries(queue) == 2
+        assert settings.stage_retry_delays(queue) == (1.0, 5.0)
+    # And a schedule shorter than the retries repeats its last delay
+    assert [settings.retry_delay("parsing", n) for n in range(4)] == [0.0, 0.5, 0.5, 0.5]
+    assert [settings.retry_delay("ai", n) for n in range(3)] == [1.0, 5.0, 5.0]
+
+
+def test_the_poison_guard_never_cuts_a_stages_retries_short() -> None:
+    settings = Settings.from_env(
+        _env_file=None, max_retries=3, max_deliveries=8, parsing_max_retries=12
+    )
+    assert settings.stage_max_deliveries("parsing") == 13
+    assert settings.stage_max_deliveries("ai") == 8
+
+
+def test_the_log_level_defaults_to_info_and_reads_any_case(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("LOG_LEVEL", raising=False)
+    assert Settings.from_env(_env_file=None).log_level == "INFO"
+    monkeypatch.setenv("LOG_LEVEL", " debug")
+    assert Settings.from_env(_env_file=None).log_level == "DEBUG"
