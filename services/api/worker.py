@@ -33,6 +33,10 @@ _OUT_OF_DESCRIPTORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 PRESENT_S = 0.01
 
 
+#: How long an acceptor at ``worker_connections`` waits before it looks again.
+FULL_WAIT_S = 0.05
+
+
 class Gate:
     """Count the complete requests running in a process; wake acceptors when one ends."""
 
@@ -82,6 +86,11 @@ class _Acceptor:
         loop = asyncio.get_running_loop()
         while True:
             await self.gate.room()
+            if self.worker.nr_conns >= self.worker.worker_connections:
+                # At worker_connections open connections, new ones wait in the listening
+                # socket (for another process, or for one of these to close).
+                await asyncio.sleep(FULL_WAIT_S)
+                continue
             try:
                 connection, _ = await loop.sock_accept(self.listener)
             except OSError as ex:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -23,8 +25,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
-def pid_gateway(tmp_path: Path) -> Iterator[str]:
-    """Serve :func:`tests.api.tiny_wsgi.pid_app` with the gateway's configuration, 2 processes."""
+def pid_gateway(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Serve :func:`tests.api.tiny_wsgi.pid_app` with the gateway's configuration.
+
+    2 processes, unless a test asks for others with ``indirect`` parametrisation:
+    ``(processes, extra gunicorn arguments)``.
+    """
+    processes, extra = getattr(request, "param", (2, ""))
     port = _free_port()
     log_path = tmp_path / "gunicorn.log"
     with log_path.open("wb") as log:
@@ -36,7 +43,8 @@ def pid_gateway(tmp_path: Path) -> Iterator[str]:
                 "PYTHONPATH": str(ROOT),
                 "API_HOST": "127.0.0.1",
                 "API_PORT": str(port),
-                "GUNICORN_WORKERS": "2",
+                "GUNICORN_WORKERS": str(processes),
+                "GUNICORN_CMD_ARGS": extra,
             },
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -45,7 +53,7 @@ def pid_gateway(tmp_path: Path) -> Iterator[str]:
     try:
         deadline = time.monotonic() + 30
         pids: set[str] = set()
-        while len(pids) < 2:  # both processes answer before the test starts
+        while len(pids) < processes:  # every process answers before the test starts
             assert process.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, "the gateway did not start\n" + log_path.read_text()
             try:
@@ -100,6 +108,25 @@ def test_waiting_connections_go_to_whichever_process_is_free_first(pid_gateway: 
 
     assert len(answers) == 10
     assert len({pid for pid, _ in answers}) == 2
+
+
+@pytest.mark.parametrize("pid_gateway", [(1, "--worker-connections 5")], indirect=True)
+def test_a_process_holding_worker_connections_accepts_no_more_until_one_closes(
+    pid_gateway: str,
+) -> None:
+    host, port = pid_gateway.removeprefix("http://").split(":")
+    with ExitStack() as stack:
+        stalled = [
+            stack.enter_context(socket.create_connection((host, int(port)), timeout=5))
+            for _ in range(5)
+        ]
+        for sock in stalled:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+        time.sleep(0.5)
+        with pytest.raises(httpx.TimeoutException):
+            httpx.get(pid_gateway, timeout=1.0)  # waits in the listening socket
+        stalled[0].close()
+        assert httpx.get(pid_gateway, timeout=5).status_code == 200
 
 
 def test_a_gate_has_room_below_its_limit() -> None:
