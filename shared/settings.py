@@ -3,6 +3,10 @@
 ``Settings.from_env()`` is called once at process start (the broker setup callable, the
 gateway factory, the CLI) and the object is passed down. An invalid value fails with a
 :class:`~shared.errors.ConfigurationError` that names the variable.
+
+The ai and notion services' own variables (``AI_RPM``, ``NOTION_PROPERTY_NAME``, …) are
+fields too, declared in ``shared/service_settings.py``; ``settings.ai`` and
+``settings.notion`` hand them over as the services' frozen dataclasses.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.errors import ConfigurationError
 from shared.schedule import Schedule, parse_jobs, parse_zone
+from shared.service_settings import BLANK_IS_DEFAULT, ServiceSettings
 
 DEFAULT_CATEGORIES = (
     "Technology",
@@ -49,7 +54,7 @@ SecondsList = Annotated[tuple[float, ...], NoDecode]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
-class Settings(BaseSettings):
+class Settings(ServiceSettings, BaseSettings):
     """All settings of every process; see the README's environment table."""
 
     model_config = SettingsConfigDict(
@@ -194,12 +199,19 @@ class Settings(BaseSettings):
             return names
         return value
 
-    @field_validator("parsing_max_retries", "ai_max_retries", "notion_max_retries", mode="before")
+    @field_validator(
+        "parsing_max_retries",
+        "ai_max_retries",
+        "notion_max_retries",
+        *BLANK_IS_DEFAULT,
+        mode="before",
+    )
     @classmethod
-    def _empty_is_unset(cls, value: Any) -> Any:
-        # `PARSING_MAX_RETRIES=` (an env file's blank line) means "the shared value".
+    def _empty_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        # `PARSING_MAX_RETRIES=` (an env file's blank line) means "the shared value",
+        # `AI_RPM=` the default.
         if isinstance(value, str) and not value.strip():
-            return None
+            return cls.model_fields[str(info.field_name)].get_default(call_default_factory=True)
         return value
 
     @field_validator("log_level", mode="before")
@@ -269,7 +281,12 @@ class Settings(BaseSettings):
         except ValidationError as ex:
             problems = []
             for error in ex.errors():
-                name = _variable(str(error["loc"][0])) if error["loc"] else "settings"
+                if not error["loc"]:
+                    # A rule over several fields names them; its input is every setting,
+                    # secrets included, so it is not shown.
+                    problems.append(error["msg"].removeprefix("Value error, "))
+                    continue
+                name = _variable(str(error["loc"][0]))
                 problems.append(f"{name}: {error['msg']} (got {error.get('input')!r})")
             raise ConfigurationError("invalid setting " + "; ".join(problems)) from None
 

@@ -16,7 +16,6 @@ from services.ai.providers import (
     Sentiment,
 )
 from services.ai.providers.local import LocalProvider
-from services.ai.settings import AISettings
 from services.ai.text import tag_key
 from shared.errors import EnrichmentError, MissingInput
 from shared.settings import Settings
@@ -39,13 +38,13 @@ def wants_openai(settings: Settings) -> bool:
     return settings.ai_provider == "auto" and (has_key or has_url)
 
 
-def build_provider(settings: Settings, ai: AISettings | None = None) -> Provider:
+def build_provider(settings: Settings) -> Provider:
     """Return the provider that ``AI_PROVIDER`` (and the OpenAI settings) select."""
     if wants_openai(settings):
         # Imported here: the local provider must not need the SDK.
         from services.ai.providers.openai import build_openai_provider
 
-        return build_openai_provider(settings, ai or AISettings.from_env())
+        return build_openai_provider(settings)
     return LocalProvider(settings.categories, settings.summary_sentences)
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shared.errors import ConfigurationError
-
 PER_TOKENS = 1_000_000
 ANY_MODEL = "*"
 
@@ -47,10 +45,11 @@ DEFAULT_PRICES: Mapping[str, Price] = {
 }
 
 
-def parse_prices(text: str, variable: str = "AI_PRICES") -> dict[str, Price]:
+def parse_prices(text: str) -> dict[str, Price]:
     """Parse ``model=prompt/completion`` entries separated by commas.
 
     Example: ``gpt-4o-mini=0.15/0.60, llama3.1=0/0, *=0/0`` (dollars per million tokens).
+    Raise :class:`ValueError` naming the first entry that is not one.
     """
     prices: dict[str, Price] = {}
     for entry in text.split(","):
@@ -66,9 +65,9 @@ def parse_prices(text: str, variable: str = "AI_PRICES") -> dict[str, Price]:
             not (model.strip() and equals and slash and price)
             or min(price.prompt, price.completion) < 0
         ):
-            raise ConfigurationError(
-                f"{variable}: expected model=prompt/completion dollars per million tokens, "
-                f"e.g. gpt-4o-mini=0.15/0.60 (got {entry.strip()!r})"
+            raise ValueError(
+                f"entry {entry.strip()!r}: expected model=prompt/completion dollars per "
+                "million tokens, e.g. gpt-4o-mini=0.15/0.60"
             )
         prices[model.strip()] = price
     return prices

@@ -1,20 +1,17 @@
-"""The ai service's own settings, read from the environment.
+"""The ai service's settings: how the openai provider talks to a model.
 
-They complement :class:`shared.settings.Settings` (``AI_PROVIDER``, ``OPENAI_*``,
-``CATEGORIES``, ``SUMMARY_SENTENCES``, ``AI_TIMEOUT``, ``REDIS_URL``) until they are
-folded into it. Every invalid value raises a :class:`ConfigurationError` naming its
-variable.
+:class:`AISettings` is what ``settings.ai`` hands the provider: the ``AI_*`` variables,
+read and checked with every other setting by :class:`shared.settings.Settings`, whose
+fields take their defaults from here.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar, get_args
+from typing import Literal
 
-from services.ai.prices import DEFAULT_PRICES, Price, parse_prices
-from shared.errors import ConfigurationError
+from services.ai.prices import DEFAULT_PRICES, Price
 
 StructuredMode = Literal["json_schema", "json_object", "text"]
 ModeSetting = Literal["auto", "json_schema", "json_object", "text"]
@@ -22,8 +19,6 @@ LongText = Literal["truncate", "map_reduce"]
 TokenizerSetting = Literal["auto", "estimate"]
 #: The output language that means "whatever language the article is in".
 ARTICLE_LANGUAGE = "article"
-
-T = TypeVar("T", bound=str)
 
 
 @dataclass(frozen=True)
@@ -63,86 +58,7 @@ class AISettings:
     #: Sampling temperature; None sends none (reasoning models accept only their default).
     temperature: float | None = None
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> AISettings:
-        """Read the ``AI_*`` variables; raise a clear error naming a bad one."""
-        env = os.environ if environ is None else environ
-        prices = dict(DEFAULT_PRICES)
-        prices.update(parse_prices(env.get("AI_PRICES", "")))
-        return cls(
-            rpm=_integer(env, "AI_RPM", 0, minimum=0),
-            tpm=_integer(env, "AI_TPM", 0, minimum=0),
-            prices=prices,
-            rules=env.get("AI_RULES", "").strip(),
-            output_language=env.get("AI_OUTPUT_LANGUAGE", "").strip() or "English",
-            structured_mode=_choice(env, "AI_STRUCTURED_MODE", "auto", get_args(ModeSetting)),
-            context_tokens=_optional_integer(env, "AI_CONTEXT_TOKENS", minimum=512),
-            max_article_tokens=_integer(env, "AI_MAX_ARTICLE_TOKENS", 12_000, minimum=200),
-            max_completion_tokens=_optional_integer(env, "AI_MAX_COMPLETION_TOKENS", minimum=64),
-            long_text=_choice(env, "AI_LONG_TEXT", "truncate", get_args(LongText)),
-            map_max_parts=_integer(env, "AI_MAP_MAX_PARTS", 8, minimum=2),
-            request_retries=_integer(env, "AI_REQUEST_RETRIES", 2, minimum=0),
-            request_timeout=_optional_number(env, "AI_REQUEST_TIMEOUT", minimum=0.1),
-            max_inline_wait=_number(env, "AI_MAX_INLINE_WAIT", 10.0, minimum=0.0),
-            tokenizer=_choice(env, "AI_TOKENIZER", "auto", get_args(TokenizerSetting)),
-            temperature=_optional_number(env, "AI_TEMPERATURE", minimum=0.0, maximum=2.0),
-        )
-
     @property
     def in_article_language(self) -> bool:
         """Tell whether output follows each article's own language."""
         return self.output_language.lower() == ARTICLE_LANGUAGE
-
-
-def _raw(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name, "").strip()
-    return value or None
-
-
-def _integer(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
-    value = _optional_integer(env, name, minimum=minimum)
-    return default if value is None else value
-
-
-def _optional_integer(env: Mapping[str, str], name: str, *, minimum: int) -> int | None:
-    raw = _raw(env, name)
-    if raw is None:
-        return None
-    try:
-        value = int(raw.replace("_", ""))
-    except ValueError:
-        value = minimum - 1
-    if value < minimum:
-        raise ConfigurationError(f"{name}: expected a whole number ≥ {minimum} (got {raw!r})")
-    return value
-
-
-def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
-    value = _optional_number(env, name, minimum=minimum)
-    return default if value is None else value
-
-
-def _optional_number(
-    env: Mapping[str, str], name: str, *, minimum: float, maximum: float | None = None
-) -> float | None:
-    raw = _raw(env, name)
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not (value >= minimum and (maximum is None or value <= maximum)):
-        bounds = f"from {minimum:g} to {maximum:g}" if maximum is not None else f"≥ {minimum:g}"
-        raise ConfigurationError(f"{name}: expected a number {bounds} (got {raw!r})")
-    return value
-
-
-def _choice(env: Mapping[str, str], name: str, default: T, choices: tuple[T, ...]) -> T:
-    raw = (_raw(env, name) or default).lower().replace("-", "_")
-    for choice in choices:
-        if raw == choice:
-            return choice
-    raise ConfigurationError(
-        f"{name}: expected one of {', '.join(choices)} (got {env.get(name)!r})"
-    )

@@ -25,13 +25,13 @@ logger = logging.getLogger(__name__)
 CLIENT_BURST = 1.0
 
 
-def build_publisher(settings: Settings, notion: NotionSettings | None = None) -> Publisher:
+def build_publisher(settings: Settings) -> Publisher:
     """Return the publisher that ``PUBLISHER`` (and the Notion credentials) select."""
     choice = settings.publisher
     if choice == "auto":
         choice = "notion" if _has_notion_credentials(settings) else "markdown"
     if choice == "notion":
-        return notion_publisher(notion or NotionSettings.from_env(settings))
+        return notion_publisher(settings.notion)
     return MarkdownPublisher(settings.export_dir)
 
 

@@ -10,7 +10,6 @@ import redis
 
 from services.ai.providers import ArticleInput
 from services.ai.providers.openai import OpenAIProvider, build_openai_provider
-from services.ai.settings import AISettings
 from shared.settings import Settings
 from tests.ai.openai_server import OpenAIServer
 from tests.conftest import REDIS_URL
@@ -59,8 +58,8 @@ def ai_redis() -> Iterator[redis.Redis]:
 def make_provider(server: OpenAIServer, ai_redis: redis.Redis) -> MakeProvider:
     """Return a factory of ``openai`` providers on the loopback server and test Redis.
 
-    ``env`` holds ``AI_*`` variables; keyword arguments override shared settings. Each
-    provider stands for one worker process: two of them share Redis, nothing else.
+    ``env`` holds ``AI_*`` variables by name; keyword arguments override other settings.
+    Each provider stands for one worker process: two of them share Redis, nothing else.
     """
 
     def make(*, env: dict[str, str] | None = None, **overrides: Any) -> OpenAIProvider:
@@ -71,7 +70,8 @@ def make_provider(server: OpenAIServer, ai_redis: redis.Redis) -> MakeProvider:
             "redis_url": AI_REDIS_URL,
             "ai_timeout": 10.0,
         }
-        settings = Settings.from_env(_env_file=None, **(values | overrides))
-        return build_openai_provider(settings, AISettings.from_env(env or {}))
+        variables = {name.lower(): value for name, value in (env or {}).items()}
+        settings = Settings.from_env(_env_file=None, **(values | variables | overrides))
+        return build_openai_provider(settings)
 
     return make

@@ -9,7 +9,6 @@ from services.ai.enrich import build_provider, enrich_article
 from services.ai.providers import ArticleInput, Enrichment
 from services.ai.providers.local import LocalProvider
 from services.ai.providers.openai import OpenAIProvider
-from services.ai.settings import AISettings
 from shared.errors import ConfigurationError, EnrichmentError, MissingInput, PermanentError
 from shared.settings import Settings
 
@@ -98,8 +97,7 @@ def test_local_setting_ignores_openai_settings() -> None:
 )
 def test_openai_settings_build_the_openai_provider(overrides: dict[str, object]) -> None:
     provider = build_provider(
-        settings(**overrides, categories=("Tech", "Other"), openai_model="llama3.1"),
-        AISettings(),
+        settings(**overrides, categories=("Tech", "Other"), openai_model="llama3.1")
     )
 
     assert isinstance(provider, OpenAIProvider)
@@ -116,16 +114,22 @@ def test_a_blank_key_does_not_select_openai() -> None:
 
 def test_openai_without_a_key_or_a_server_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="OPENAI_API_KEY, or OPENAI_BASE_URL"):
-        build_provider(settings(ai_provider="openai"), AISettings())
+        build_provider(settings(ai_provider="openai"))
 
 
-def test_openai_provider_reads_the_ai_settings_from_the_environment(
+def test_the_openai_provider_takes_the_ai_settings_of_the_settings_it_is_given(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("AI_RPM", "many")
+    # Given AI_RPM in the environment and AI_TPM passed in
+    monkeypatch.setenv("AI_RPM", "120")
 
-    with pytest.raises(ConfigurationError, match="AI_RPM"):
-        build_provider(settings(ai_provider="openai", openai_api_key="sk-test"))
+    provider = build_provider(
+        settings(ai_provider="openai", openai_api_key="sk-test", ai_tpm="6000")
+    )
+
+    # Then the provider works with both, read by the one Settings
+    assert isinstance(provider, OpenAIProvider)
+    assert (provider.settings.rpm, provider.settings.tpm) == (120, 6000)
 
 
 # enrich_article: input

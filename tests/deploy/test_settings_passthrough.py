@@ -1,16 +1,16 @@
 """Every documented setting reaches the services that read it, in compose and Kubernetes.
 
 The settings are the variables of docs/guide/reference.md's environment tables, checked
-against what the settings classes read (shared, ai, notion) so that neither drifts from
-the other; a setting added to a class shows up here by itself. docker-compose.yml hands
-.env to every kbm container (env_file) and fixes only what the stack decides over it;
-.env.example lists what a compose user may set; every kbm container of every Kubernetes
-overlay takes the ConfigMap and the Secret (envFrom).
+against the fields of the one settings class (``shared.settings.Settings``, whose ai and
+notion variables the services take as ``settings.ai`` and ``settings.notion``) so that
+neither drifts from the other; a setting added to the class shows up here by itself.
+docker-compose.yml hands .env to every kbm container (env_file) and fixes only what the
+stack decides over it; .env.example lists what a compose user may set; every kbm
+container of every Kubernetes overlay takes the ConfigMap and the Secret (envFrom).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from tests.deploy.tools import (
     notion_setting_names,
     render_overlay,
     secret_setting_names,
+    shared_setting_names,
     workloads,
 )
 
@@ -92,7 +93,7 @@ Objects = list[dict[str, Any]]
 
 
 def all_settings() -> set[str]:
-    """Return every setting: documented, or read by a settings class (not yet documented)."""
+    """Return every setting: documented, or read by the settings class (not yet documented)."""
     return set(documented_settings()) | code_setting_names()
 
 
@@ -125,12 +126,10 @@ def environment_of(service: dict[str, Any]) -> dict[str, str]:
 def value_problems(values: dict[str, str], choices: dict[str, str], where: str) -> list[str]:
     """Return what is wrong with settings written in ``where``.
 
-    Each value must be valid for the settings class that reads it, and be its default,
-    unless ``choices`` names it; an empty value must mean "unset" (a default of None,
-    empty text or no items). Compose-only variables must show docker-compose.yml's default.
+    Each value must be valid for the settings class, and be its default, unless
+    ``choices`` names it; an empty value must mean "unset" (a default of None, empty text
+    or no items). Compose-only variables must show docker-compose.yml's default.
     """
-    from services.ai.settings import AISettings
-    from services.notion.settings import NotionSettings
     from shared.errors import ConfigurationError
     from shared.settings import Settings
 
@@ -149,30 +148,6 @@ def value_problems(values: dict[str, str], choices: dict[str, str], where: str) 
         elif name not in choices and getattr(settings, field_name) != default:
             problems.append(f"{where}: {name}={value} is not the default {default!r}")
 
-    ai_values = {name: value for name, value in values.items() if name in ai_setting_names()}
-    try:
-        ai = AISettings.from_env(ai_values)
-    except ConfigurationError as ex:
-        problems.append(f"{where}: {ex}")
-    else:
-        for field in dataclasses.fields(AISettings):
-            name, default = f"AI_{field.name.upper()}", getattr(AISettings(), field.name)
-            if name not in choices and getattr(ai, field.name) != default:
-                problems.append(f"{where}: {name}={ai_values.get(name)} is not the default")
-
-    notion_names = notion_setting_names()
-    notion_values = {name: value for name, value in values.items() if name in notion_names}
-    base = Settings.from_env(_env_file=None, notion_token="check", notion_database_id="0" * 32)
-    try:
-        notion = NotionSettings.from_env(base, notion_values)
-    except ConfigurationError as ex:
-        problems.append(f"{where}: {ex}")
-    else:
-        default = NotionSettings.from_env(base, {})
-        for field in dataclasses.fields(NotionSettings):
-            if getattr(notion, field.name) != getattr(default, field.name):
-                problems.append(f"{where}: the notion settings' {field.name} is not the default")
-
     compose_defaults = {
         name: default
         for name, operator, default in INTERPOLATION.findall(COMPOSE.read_text())
@@ -190,10 +165,10 @@ def value_problems(values: dict[str, str], choices: dict[str, str], where: str) 
 # --- the documented settings ---------------------------------------------------------------
 
 
-def test_the_reference_documents_every_setting_the_settings_classes_read() -> None:
+def test_the_reference_documents_every_setting_the_settings_class_reads() -> None:
     missing = code_setting_names() - set(documented_settings())
     assert not missing, (
-        f"{sorted(missing)}: read by a settings class but missing from the environment "
+        f"{sorted(missing)}: read by the settings class but missing from the environment "
         f"tables of {REFERENCE_DOC.relative_to(ROOT)}"
     )
 
@@ -211,36 +186,49 @@ def test_every_documented_setting_is_read_by_the_code_or_a_deployment_file() -> 
             continue
         where = f"{REFERENCE_DOC.relative_to(ROOT)}, {setting.section}"
         # Not a settings field: the "Processes and deployment" table says who reads it.
-        assert setting.read_by, f"{name} ({where}) is read by no settings class: stale?"
+        assert setting.read_by, f"{name} ({where}) is read by no setting: stale?"
         assert re.search(rf"\b{name}\b", sources), f"{name} ({where}) appears in no source"
 
 
-def test_the_reference_table_parser_finds_the_shorthand_names() -> None:
-    documented = documented_settings()
-    # `NOTION_PROPERTY_NAME`, `_URL`, ... and the table of the Processes section.
-    assert {"NOTION_PROPERTY_NAME", "NOTION_PROPERTY_URL", "NOTION_PROPERTY_PUBLISHED"} <= set(
-        documented
+def test_the_reference_table_parser_finds_the_shorthand_names(tmp_path: Path) -> None:
+    # `NOTION_PROPERTY_NAME`, `_URL`, ... in a row stand for NOTION_PROPERTY_URL, ...
+    sample = tmp_path / "reference.md"
+    sample.write_text(
+        "## Environment\n\n### notion\n\n| variable | meaning |\n|---|---|\n"
+        "| `NOTION_PROPERTY_NAME`, `_URL`, `_PUBLISHED` | property names |\n"
     )
-    assert "URL" not in documented and "_URL" not in documented
+    shorthand = documented_settings(sample)
+    assert set(shorthand) == {
+        "NOTION_PROPERTY_NAME",
+        "NOTION_PROPERTY_URL",
+        "NOTION_PROPERTY_PUBLISHED",
+    }
+    # And the table of the Processes section, and the compose-only variables.
+    documented = documented_settings()
     assert documented["RECURRING_JOBS"].read_by
     assert {"POSTGRES_PASSWORD", "KBM_TAG"} <= compose_only()
 
 
+def test_the_ai_and_notion_settings_are_fields_of_the_one_settings_class() -> None:
+    # settings.ai and settings.notion are built from the fields named after theirs:
+    # AI_<FIELD>, NOTION_<FIELD> and NOTION_PROPERTY_<ROLE>.
+    missing = (ai_setting_names() | notion_setting_names()) - shared_setting_names()
+    assert not missing, f"{sorted(missing)}: no field of shared.settings.Settings"
+
+
 def test_the_notion_settings_read_the_variables_named_after_their_fields() -> None:
-    from services.notion.settings import NotionSettings
     from shared.errors import ConfigurationError
     from shared.settings import Settings
 
-    base = Settings.from_env(_env_file=None, notion_token="check", notion_database_id="0" * 32)
     for name in sorted(notion_setting_names()):
         # A bad value of a variable it reads fails, naming that variable.
         messages = []
         for bad in ("", "x", "-1"):
             try:
-                NotionSettings.from_env(base, {name: bad})
+                Settings.from_env(_env_file=None, **{name.lower(): bad})
             except ConfigurationError as ex:
                 messages.append(str(ex))
-        assert any(name in message for message in messages), f"NotionSettings ignores {name}"
+        assert any(name in message for message in messages), f"Settings ignores {name}"
 
 
 # --- docker-compose.yml and .env.example -----------------------------------------------------

@@ -391,25 +391,19 @@ def secret_setting_names() -> set[str]:
 
 
 def ai_setting_names() -> set[str]:
-    """Return the variables ``AISettings.from_env`` reads (recorded while it reads them)."""
+    """Return the variables of the ai service's settings (``settings.ai``): AI_<FIELD>."""
+    from dataclasses import fields
+
     from services.ai.settings import AISettings
 
-    read: set[str] = set()
-
-    class Recording(dict[str, str]):
-        def get(self, key: str, default: Any = None) -> Any:
-            read.add(key)
-            return super().get(key, default)
-
-    AISettings.from_env(Recording())
-    return read
+    return {f"AI_{field.name.upper()}" for field in fields(AISettings)}
 
 
 def notion_setting_names() -> set[str]:
-    """Return the variables of the notion service's own settings (``NotionSettings``).
+    """Return the variables of the notion service's own settings (``settings.notion``).
 
-    Its fields without a default come from the shared settings; the others are
-    NOTION_<FIELD>, and the property names NOTION_PROPERTY_<ROLE>.
+    Its fields without a default come from the other shared settings (NOTION_TOKEN, …);
+    the others are NOTION_<FIELD>, and the property names NOTION_PROPERTY_<ROLE>.
     """
     from dataclasses import MISSING, fields
 
@@ -427,8 +421,8 @@ def notion_setting_names() -> set[str]:
 
 
 def code_setting_names() -> set[str]:
-    """Return every variable the settings classes read: shared, ai and notion."""
-    return shared_setting_names() | ai_setting_names() | notion_setting_names()
+    """Return every variable the settings class reads (``settings.ai`` and ``.notion``'s too)."""
+    return shared_setting_names()
 
 
 def known_settings() -> set[str]:

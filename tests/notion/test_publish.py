@@ -10,7 +10,6 @@ from services.notion.publish import build_publisher, validate_document
 from services.notion.publishers import PublishDocument
 from services.notion.publishers.markdown import MarkdownPublisher
 from services.notion.publishers.notion import NotionPublisher
-from services.notion.settings import NotionSettings
 from shared.errors import ConfigurationError, MissingInput, PermanentError
 from shared.settings import Settings
 
@@ -84,7 +83,7 @@ def test_notion_builds_a_notion_publisher_on_the_database(tmp_path: Path) -> Non
         notion_database_id=f"https://www.notion.so/team/Reading-{DATABASE_ID}?v=1",
     )
 
-    publisher = build_publisher(settings, NotionSettings.from_env(settings, environ={}))
+    publisher = build_publisher(settings)
 
     assert isinstance(publisher, NotionPublisher)
     assert publisher.name == "notion"
@@ -97,7 +96,7 @@ def test_auto_with_notion_credentials_builds_a_notion_publisher(tmp_path: Path) 
         tmp_path, publisher="auto", notion_token="secret", notion_database_id=DATABASE_ID
     )
 
-    publisher = build_publisher(settings, NotionSettings.from_env(settings, environ={}))
+    publisher = build_publisher(settings)
 
     assert isinstance(publisher, NotionPublisher)
 

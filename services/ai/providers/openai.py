@@ -263,9 +263,10 @@ class OpenAIProvider:
 
 
 def build_openai_provider(
-    settings: Settings, ai: AISettings, *, redis_client: redis.Redis | None = None
+    settings: Settings, *, redis_client: redis.Redis | None = None
 ) -> OpenAIProvider:
-    """Return the provider for ``OPENAI_*`` settings, sharing limits through Redis."""
+    """Return the provider for ``OPENAI_*`` and ``AI_*`` settings, sharing limits through Redis."""
+    ai = settings.ai
     key = settings.openai_api_key.get_secret_value().strip() if settings.openai_api_key else ""
     base_url = (settings.openai_base_url or "").strip() or None
     if not key and not base_url:
