@@ -51,5 +51,5 @@ clean: ## remove the virtualenv and caches
 bench: $(STAMP) ## run every benchmark under bench/ and print its figures (never fails on time)
 	@for b in bench/bench_*.py; do echo "# $$b"; $(BIN)/python -m bench.$$(basename $$b .py) || exit 1; done
 
-eval-extract: $(STAMP) ## score the extractors on ../shared/data/pages (precision, recall, F1, time)
+eval-extract: $(STAMP) ## score the extractors on ../shared/data: the article pages and the WCXB dev split, per page type
 	$(BIN)/python -m bench.eval_extract

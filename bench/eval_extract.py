@@ -1,10 +1,20 @@
-"""Score the extractors on ../shared/data/pages with the benchmark's own metric.
+"""Score the parser's extraction on both benchmarks in ../shared/data.
 
-``make eval-extract`` prints precision, recall, F1, accuracy and time per page for each
-candidate alone (trafilatura and readability as shipped, newspaper4k) and for the
-parser's combination (``extract_article``, metadata included), then the combination's
-time as a multiple of trafilatura's. The metric is described in the pages' README:
-4-word shingles, per-page ratios averaged over pages, F1 of the two averages.
+``make eval-extract`` runs two benchmarks, each with its own metric:
+
+1. The article-extraction benchmark (``../shared/data/pages``, 61 news pages): precision,
+   recall, F1, accuracy and time per page for each candidate alone (trafilatura and
+   readability as shipped, newspaper4k) and for the parser (``extract_article``,
+   metadata included), then the parser's time as a multiple of trafilatura's. The
+   metric is described in the pages' README: 4-word shingles, per-page ratios averaged
+   over pages, F1 of the two averages.
+2. WCXB's development split (``../shared/data/wcxb-dev``, 1,497 pages of seven types):
+   word-level F1 overall and per page type, ``with`` / ``without`` snippets, and time
+   per page, the parser beside plain ``trafilatura.extract(html, url=url)``
+   (:mod:`bench.eval_wcxb`); ``--wcxb-sample N`` takes N pages of each type instead.
+
+A benchmark whose data is missing is reported as missing (the data lives beside the
+repository, in ``../shared/data``); the command fails only when both are.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from dataclasses import dataclass
 
 import trafilatura
 
+from bench import eval_wcxb, wcxb
 from bench.harness import PAGES, load_pages, report
 from services.parser import metadata
 from services.parser.extract import Article, extract_article
@@ -144,13 +155,19 @@ def evaluate(names: list[str], repeat: int = 1) -> dict[str, tuple[Scores, Count
 
 
 def main() -> None:
-    """Print the evaluation table."""
+    """Print the evaluation tables of both benchmarks."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "candidates", nargs="*", default=list(CANDIDATES), help=", ".join(CANDIDATES)
     )
     parser.add_argument("--repeat", type=int, default=3, help="time each page's best of N runs")
     parser.add_argument("--methods", action="store_true", help="show how each page was decided")
+    parser.add_argument("--articles-only", action="store_true", help="skip WCXB")
+    parser.add_argument("--wcxb-only", action="store_true", help="skip the article benchmark")
+    parser.add_argument(
+        "--wcxb-sample", type=int, default=0, help="WCXB: N pages of each type (0: all)"
+    )
+    parser.add_argument("--wcxb-repeat", type=int, default=1, help="WCXB: best of N runs")
     args = parser.parse_args()
     unknown = set(args.candidates) - set(CANDIDATES)
     if unknown:
@@ -159,7 +176,42 @@ def main() -> None:
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
 
-    results = evaluate(args.candidates, args.repeat)
+    ran = 0
+    if not args.wcxb_only:
+        if (PAGES / "expected.json").exists():
+            print("== article-extraction benchmark")
+            article_benchmark(args.candidates, args.repeat, args.methods)
+            ran += 1
+        else:
+            print(f"MISSING: the article benchmark's pages are not at {PAGES} (expected.json")
+            print("and <id>.html.gz files); put ../shared/data beside the repository.")
+    if not args.articles_only:
+        print()
+        if wcxb.available():
+            wcxb_benchmark(args.wcxb_sample, args.wcxb_repeat)
+            ran += 1
+        else:
+            print(f"MISSING: WCXB's development split is not at {wcxb.WCXB_DEV} (html/ and")
+            print("ground-truth/); put ../shared/data beside the repository.")
+    if not ran:
+        raise SystemExit("no benchmark data found: nothing was measured")
+
+
+def wcxb_benchmark(per_type: int, repeat: int) -> None:
+    """Print the parser and plain trafilatura on WCXB's development split."""
+    ids = wcxb.stratified_sample(per_type) if per_type else wcxb.page_ids()
+    what = f"a sample of {per_type} pages per type" if per_type else "all pages"
+    print(f"== WCXB development split ({what}: {len(ids)} from {wcxb.WCXB_DEV})")
+    print("word-level F1 averaged over pages; time per page, best of", repeat)
+    results = eval_wcxb.evaluate(ids, list(eval_wcxb.CANDIDATES), repeat)
+    eval_wcxb.print_table(results)
+    print()
+    eval_wcxb.print_confusion(results["parser"])
+
+
+def article_benchmark(names: list[str], repeat: int, show_methods: bool) -> None:
+    """Print the candidates' figures on the article-extraction benchmark."""
+    results = evaluate(names, repeat)
     print(f"{len(load_pages())} pages from {PAGES}")
     columns = ("precision", "recall", "F1", "accuracy", "ms/page")
     header = "extractor".ljust(14) + "".join(column.rjust(10) for column in columns)
@@ -184,7 +236,7 @@ def main() -> None:
                 ("time vs trafilatura", f"{ratio:.2f}x (limit 2x)"),
             ],
         )
-    if args.methods and "combined" in results:
+    if show_methods and "combined" in results:
         decided = results["combined"][1].most_common()
         report("how the combination decided", [(method, str(count)) for method, count in decided])
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import dramatiq
 
-from shared import lifecycle
+from shared import items
 from shared.broker import build_broker
-from shared.db import bind_database, database, is_postgres
+from shared.db import bind_database, database, locked
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.feeding import FeedLimits, feed
 from shared.models import Link, Status, Task, TaskItem
@@ -61,7 +61,7 @@ def _job_stage(queue_name: str | None, job_func: str | None) -> Stage | None:
 
 def _task(task_id: int, *, lock: bool = False) -> Task:
     query = Task.select().where(Task.id == task_id)
-    task = (query.for_update() if lock and is_postgres() else query).first()
+    task = (locked(query) if lock else query).first()
     if task is None:
         raise NotFound(f"task {task_id} does not exist")
     return task
@@ -150,7 +150,7 @@ class BackgroundTaskService:
             raise InvalidRequest("link_id", f"{job_func} needs the link_id it runs for")
         item = self.create_task_item(task_id=task_id, item_id=link_id)
         feed(self.tasks.broker, stage.name, self.tasks.limits)
-        lifecycle.mark_queued(task_id)
+        items.current().mark_queued(task_id)
         return str(item.id)
 
     def get_task_status(self, task_id: int) -> dict[str, Any]:

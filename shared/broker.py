@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import dramatiq
@@ -49,7 +50,7 @@ def worker_middleware(settings: Settings) -> list[Middleware]:
     ]
 
 
-def _install(broker: dramatiq.Broker, settings: Settings) -> None:
+def _install(broker: dramatiq.Broker, settings: Settings, *, redis_backed: bool) -> None:
     database, tracking, schedule = worker_middleware(settings)
     # Before-hooks run in list order and after-hooks in reverse: the connection opens
     # first and closes last; tracking records an outcome before Retries re-enqueues and
@@ -60,8 +61,11 @@ def _install(broker: dramatiq.Broker, settings: Settings) -> None:
     broker.add_middleware(schedule, after=ItemTracking)
     # Last in the list, so its after-hook sees the message before Retries changes it.
     broker.add_middleware(StageMetrics())
-    broker.add_middleware(WorkerRegistry())
-    broker.add_middleware(UrgentFirst())
+    # What lives in Redis (the worker registry, urgent work shared between processes)
+    # only where there is Redis: chosen here, once.
+    if redis_backed:
+        broker.add_middleware(WorkerRegistry())
+    broker.add_middleware(UrgentFirst(shared=redis_backed))
     # Every process that declares a periodic actor needs it, before the actor.
     broker.add_middleware(PeriodiqMiddleware(skip_delay=30))
     for queue in QUEUES:
@@ -86,11 +90,13 @@ def build_broker(settings: Settings, *, stub: bool = False) -> dramatiq.Broker:
         # Dramatiq's metrics (messages, errors, retries, durations) served on 9191 by the
         # worker command; the gateway's broker only sends, so it never serves them.
         broker.add_middleware(Prometheus())
-    _install(broker, settings)
+    _install(broker, settings, redis_backed=not stub)
     return broker
 
 
-def setup(settings: Settings | None = None, **kwargs: Any) -> dramatiq.Broker:
+def setup(
+    settings: Settings | None = None, *, middleware: Sequence[Middleware] = (), **kwargs: Any
+) -> dramatiq.Broker:
     """Read settings, bind the database and install the broker as Dramatiq's global one.
 
     This is the worker commands' entry point (``dramatiq shared.broker:setup …``): it
@@ -99,7 +105,8 @@ def setup(settings: Settings | None = None, **kwargs: Any) -> dramatiq.Broker:
     Dramatiq calls it in each worker process and periodiq in its one process, so it
     is where their logs start redacting URL userinfo and take ``LOG_LEVEL``. An
     in-memory pipeline (``stub=True``: local mode, tests) logs as its host process
-    decided.
+    decided. A service with middleware of its own passes it (``middleware``) from its
+    own setup callable (``services.parser.worker:setup``): no actor module adds any.
     """
     install_redaction()
     settings = settings or get_settings()
@@ -109,5 +116,7 @@ def setup(settings: Settings | None = None, **kwargs: Any) -> dramatiq.Broker:
     use_settings(settings)
     bind_database(settings.database_url)
     broker = build_broker(settings, **kwargs)
+    for extra in middleware:
+        broker.add_middleware(extra)
     dramatiq.set_broker(broker)
     return broker

@@ -10,10 +10,10 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from peewee import Database, DatabaseProxy, SqliteDatabase
+from peewee import Database, DatabaseProxy, Select, SqliteDatabase, Value, fn
 from playhouse.pool import PooledPostgresqlDatabase
 
 logger = logging.getLogger(__name__)
@@ -109,6 +109,49 @@ class CompiledQuery:
 def is_postgres() -> bool:
     """Tell whether the bound database is PostgreSQL."""
     return isinstance(database.obj, PooledPostgresqlDatabase)
+
+
+_Q = TypeVar("_Q", bound=Select)
+
+
+#: Values per statement of :func:`rows_where_in` on SQLite (its bound-parameter limit).
+IN_CHUNK = 500
+
+
+def rows_where_in(query: Select, column: Any, values: Sequence[Any]) -> list[Any]:
+    """Return the rows of ``query`` whose ``column`` is one of ``values``, however many.
+
+    PostgreSQL: one statement with the values as an array (``= ANY``); SQLite: a
+    statement per :data:`IN_CHUNK` values.
+    """
+    if is_postgres():
+        return list(
+            query.where(column == fn.ANY(Value(list(values), converter=False, unpack=False)))
+        )
+    rows: list[Any] = []
+    for start in range(0, len(values), IN_CHUNK):
+        rows += list(query.where(column.in_(list(values[start : start + IN_CHUNK]))))
+    return rows
+
+
+def locked(query: _Q, *, skip_locked: bool = False) -> _Q:
+    """Return ``query`` locking the rows it reads until the transaction ends.
+
+    PostgreSQL: ``FOR UPDATE`` (``SKIP LOCKED``: rows another transaction holds are
+    skipped, never waited for). SQLite needs none: its transactions take the database's
+    write lock as they begin (:class:`SqliteImmediateDatabase`).
+    """
+    return query.for_update(skip_locked=skip_locked) if is_postgres() else query
+
+
+def transaction_lock(*key: int) -> None:
+    """Take an advisory lock on ``key`` (one or two integers) until the transaction ends.
+
+    PostgreSQL only; SQLite's transactions already hold the database's write lock.
+    """
+    if is_postgres():
+        marks = ", ".join("%s" for _ in key)
+        database.execute_sql(f"SELECT pg_advisory_xact_lock({marks})", key)
 
 
 def insert_rows(

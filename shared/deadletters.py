@@ -16,7 +16,7 @@ from typing import Any
 import dramatiq
 import redis
 
-from shared import lifecycle
+from shared import items
 from shared.feeding import FeedLimits, feed_all
 from shared.models import StageRun, TaskItem
 from shared.pipeline import QUEUES, stage_of_actor
@@ -119,7 +119,7 @@ def _send_again(broker: dramatiq.Broker, message: dict[str, Any], reopened: list
     actor = str(message.get("actor_name", ""))
     args = list(message.get("args", []))
     if stage_of_actor(actor) is not None and args:
-        chains = lifecycle.reopen_failed_items(item_ids=[int(args[0])])
+        chains = items.current().reopen_failed_items(item_ids=[int(args[0])])
         reopened += [stages[0] for _, stages in chains]
         return bool(chains)
     broker.enqueue(

@@ -32,8 +32,8 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from peewee import fn
 
-from shared import hotpath
-from shared.db import database, is_postgres
+from shared import items
+from shared.db import database, locked, transaction_lock
 from shared.models import StageRun, Status, Task, TaskItem, utcnow
 from shared.pipeline import STAGE_NAMES, get_stage, item_message
 from shared.redis_broker import Keys, to_front
@@ -175,16 +175,13 @@ def _claim(task_id: int, stage: str, count: int) -> list[int]:
         .order_by(TaskItem.id)
         .limit(count)
     )
-    if is_postgres():
-        # Rows another transaction holds (a cancel, a worker) are skipped, never waited for.
-        query = query.for_update(skip_locked=True)
-    return [item.id for item in query]
+    # Rows another transaction holds (a cancel, a worker) are skipped, never waited for.
+    return [item.id for item in locked(query, skip_locked=True)]
 
 
 def _mark_fed(stage: str, task_ids: Sequence[int], item_ids: list[int], now: datetime) -> None:
-    if is_postgres():
-        # Task rows first and in id order: two feeders (or a cancel) never deadlock.
-        list(Task.select(Task.id).where(Task.id.in_(task_ids)).order_by(Task.id).for_update())
+    # Task rows first and in id order: two feeders (or a cancel) never deadlock.
+    list(locked(Task.select(Task.id).where(Task.id.in_(task_ids)).order_by(Task.id)))
     Task.update(fed_at=now).where(Task.id.in_(task_ids)).execute()
     Task.update(status=Status.QUEUED.value, updated_at=now).where(
         Task.id.in_(task_ids) & (Task.status == Status.PENDING.value)
@@ -219,11 +216,7 @@ def feed(
     """Top up ``stage_name``'s queue with waiting items, within the caps; return how many."""
     stage = get_stage(stage_name)
     with database.atomic():
-        if is_postgres():
-            database.execute_sql(
-                "SELECT pg_advisory_xact_lock(%s, %s)",
-                (FEED_LOCK_ID, STAGE_NAMES.index(stage.name)),
-            )
+        transaction_lock(FEED_LOCK_ID, STAGE_NAMES.index(stage.name))
         flying = in_flight(stage.name)
         free = limits.queue - sum(flying.values())
         if free <= 0:
@@ -276,24 +269,7 @@ def low_water(limits: FeedLimits) -> int:
 
 def urgent_waiting(stage_name: str, *, clock: Callable[[], datetime] = utcnow) -> bool:
     """Tell whether an item of a high-priority (rank 0) task waits to be fed at a stage."""
-    if hotpath.usable():
-        return hotpath.urgent_waiting(stage_name, now=clock())
-    waiting_here = TaskItem.select(TaskItem.id).where(
-        (TaskItem.task == Task.id)
-        & (TaskItem.stage == stage_name)
-        & (TaskItem.status == Status.PENDING.value)
-    )
-    return bool(
-        Task.select(Task.id)
-        .where(
-            Task.finished_at.is_null()
-            & (Task.feed_rank == 0)
-            & (Task.status != Status.CANCELLED.value)
-            & (Task.run_at.is_null() | (Task.run_at <= clock()))
-            & fn.EXISTS(waiting_here)
-        )
-        .exists()
-    )
+    return items.current().urgent_waiting(stage_name, now=clock())
 
 
 def well_stocked(broker: dramatiq.Broker, stage_name: str, limits: FeedLimits) -> bool:

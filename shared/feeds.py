@@ -23,7 +23,7 @@ from typing import Any
 
 import dramatiq
 
-from shared.db import database, is_postgres
+from shared.db import database, locked
 from shared.errors import InvalidRequest, NotFound
 from shared.feeding import PRIORITIES
 from shared.models import Feed, FeedEntry, utcnow
@@ -113,7 +113,7 @@ class FeedService:
         except (InvalidURL, TypeError) as ex:
             raise InvalidRequest("url", str(ex)) from None
         interval = DEFAULT_EVERY if every is None else parse_every(every)
-        stage_names = TaskService._stages(stages, FEED_TASK_TYPE)
+        stage_names = TaskService.stages_of(stages, FEED_TASK_TYPE)
         if priority not in PRIORITIES:
             raise InvalidRequest("priority", f"expected one of {', '.join(PRIORITIES)}")
         values = {
@@ -182,9 +182,7 @@ def claim_due_feeds(now: datetime | None = None, limit: int = CLAIM_BATCH) -> li
             .order_by(Feed.next_poll_at)
             .limit(limit)
         )
-        if is_postgres():
-            query = query.for_update(skip_locked=True)
-        due = list(query)
+        due = list(locked(query, skip_locked=True))
         for feed in due:
             Feed.update(next_poll_at=now + timedelta(seconds=feed.every_seconds)).where(
                 Feed.id == feed.id
@@ -215,10 +213,7 @@ class PollOutcome:
 
 
 def _locked(feed_id: int) -> Feed | None:
-    query = Feed.select().where(Feed.id == feed_id)
-    if is_postgres():
-        query = query.for_update()
-    return query.first()
+    return locked(Feed.select().where(Feed.id == feed_id)).first()
 
 
 def record_unchanged(

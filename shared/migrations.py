@@ -19,11 +19,13 @@ from playhouse.migrate import migrate as run_migrations
 from shared.db import database, is_postgres
 from shared.models import (
     ALL_MODELS,
+    LIBRARY_FIELDS,
     BaseModel,
     Content,
     Enrichment,
     Feed,
     FeedEntry,
+    Link,
     Publication,
     RecurringRun,
     StageRun,
@@ -91,6 +93,19 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "task owner", lambda db: _add_missing_columns(db, Task, ["owner"])),
     Migration(5, "task priority and feeding indexes", _feeding),
     Migration(6, "scheduled tasks, feeds and recurring jobs", _scheduling),
+    Migration(
+        7, "imported library metadata", lambda db: _add_missing_columns(db, Link, LIBRARY_FIELDS)
+    ),
+    Migration(
+        8,
+        "properties last written to Notion",
+        lambda db: _add_missing_columns(db, Publication, ["written_properties"]),
+    ),
+    Migration(
+        9,
+        "page type of the content",
+        lambda db: _add_missing_columns(db, Content, ["page_type"]),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -75,6 +75,34 @@ class Link(BaseModel):
     status = CharField(max_length=16, default="new", index=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
+    # What the user kept with the link in the service they imported it from (migration 7).
+    user_title = TextField(null=True)
+    #: The user's own tags (kept apart from the enrichment's).
+    user_tags = JSONField(null=True)
+    saved_at = DateTimeField(null=True)
+    #: ``unread``, ``read`` or ``archived``.
+    read_status = CharField(max_length=16, null=True)
+    favourite = BooleanField(null=True)
+    note = TextField(null=True)
+    #: ``[{"text": …, "note": …}]``.
+    highlights = JSONField(null=True)
+    folder = TextField(null=True)
+    #: The format of the export it came from first (``pocket-csv``, ``netscape``…).
+    imported_from = CharField(max_length=32, null=True)
+
+
+#: The link's columns that hold what an import kept (``shared/imports``, migration 7).
+LIBRARY_FIELDS = (
+    "user_title",
+    "user_tags",
+    "saved_at",
+    "read_status",
+    "favourite",
+    "note",
+    "highlights",
+    "folder",
+    "imported_from",
+)
 
 
 class Content(BaseModel):
@@ -96,6 +124,9 @@ class Content(BaseModel):
     #: The article's structure for publishers: a list of blocks (see ``shared/blocks.py``).
     blocks = JSONField(null=True)
     canonical_url = TextField(null=True)
+    #: What kind of page it is: article, service, product, collection, forum, listing or
+    #: documentation (``services/parser/page_type.py``); None for content parsed before.
+    page_type = CharField(max_length=32, null=True)
     #: The first link whose article had the same content hash, when this one repeats it.
     duplicate_of = ForeignKeyField(Link, null=True, on_delete="SET NULL", backref="duplicates")
     created_at = DateTimeField(default=utcnow)
@@ -151,6 +182,9 @@ class Publication(BaseModel):
     state = CharField(max_length=16, default="complete")
     blocks_written = IntegerField(default=0)
     content_hash = CharField(max_length=64, null=True)
+    #: The property values last written to the Notion page (name -> value), so that a
+    #: value the user changed in Notion since is recognised and kept.
+    written_properties = JSONField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 

@@ -32,7 +32,7 @@ from typing import Any
 import dramatiq
 from peewee import fn
 
-from shared import lifecycle
+from shared import items
 from shared.db import database
 from shared.feeding import FeedLimits, feed_all
 from shared.models import StageRun, Status, Task, TaskItem, utcnow
@@ -215,6 +215,6 @@ class Reconciler:
                 report.counters_fixed += 1
             if sum(actual.values()) >= task.total_items and task.total_items:
                 with database.atomic():
-                    lifecycle.roll_up(task.id)
+                    items.current().roll_up(task.id)
                 if Task.get_by_id(task.id).finished_at is not None:
                     report.tasks_finished += 1

@@ -4,7 +4,7 @@ The variables only the openai provider (``AI_RPM``, …) and the Notion publishe
 (``NOTION_PROPERTY_NAME``, …) use, declared and checked here and mixed into
 :class:`shared.settings.Settings`, which reads them with every other setting. It hands
 them over as ``settings.ai`` and ``settings.notion``: the frozen dataclasses of
-``services/ai/settings.py`` and ``services/notion/settings.py``, whose defaults these
+``shared/ai_settings.py`` and ``shared/notion_settings.py``, whose defaults these
 fields take.
 """
 
@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
-from services.ai.prices import DEFAULT_PRICES, parse_prices
-from services.ai.settings import AISettings, LongText, ModeSetting, TokenizerSetting
-from services.notion.settings import NotionSettings, PropertyNames, notion_id
+from shared.ai_prices import DEFAULT_PRICES, parse_prices
+from shared.ai_settings import AISettings, LongText, ModeSetting, TokenizerSetting
 from shared.errors import ConfigurationError
+from shared.notion_settings import NotionSettings, PropertyNames, notion_id
 
 #: The fields of the Notion property names, ``notion_property_name`` (the page's title)
 #: to ``notion_property_published``, in the order of :class:`PropertyNames`' roles.
@@ -43,6 +43,7 @@ BLANK_IS_DEFAULT = (
     "notion_data_source_id",
     "notion_request_timeout",
     "notion_create_settle",
+    "notion_workspace_rate_limit",
 )
 
 
@@ -50,7 +51,7 @@ class ServiceSettings(BaseModel):
     """The ``AI_*`` and the Notion publisher's own fields of the one ``Settings``."""
 
     #: The openai provider's own settings, handed to it as ``settings.ai``; their
-    #: defaults are :class:`~services.ai.settings.AISettings`' own.
+    #: defaults are :class:`~shared.ai_settings.AISettings`' own.
     ai_rpm: int = Field(AISettings.rpm, ge=0)
     ai_tpm: int = Field(AISettings.tpm, ge=0)
     #: ``model=prompt/completion`` dollars per million tokens, over the built-in prices.
@@ -75,6 +76,8 @@ class ServiceSettings(BaseModel):
     notion_data_source_id: str | None = NotionSettings.data_source_id
     notion_request_timeout: float = Field(NotionSettings.request_timeout, gt=0)
     notion_create_settle: float = Field(NotionSettings.create_settle, ge=0)
+    #: Requests per second of the workspace's budget; unset: NOTION_RATE_LIMIT's.
+    notion_workspace_rate_limit: float | None = Field(NotionSettings.workspace_rate_limit, gt=0)
     notion_property_name: str = PropertyNames.title
     notion_property_url: str = PropertyNames.url
     notion_property_tags: str = PropertyNames.tags
@@ -196,6 +199,7 @@ class ServiceSettings(BaseModel):
             data_source_id=self.notion_data_source_id,
             request_timeout=self.notion_request_timeout,
             create_settle=self.notion_create_settle,
+            workspace_rate_limit=self.notion_workspace_rate_limit,
         )
 
     def _property_names(self) -> PropertyNames:

@@ -79,6 +79,8 @@ class Settings(ServiceSettings, BaseSettings):
     api_url: str = "http://127.0.0.1:5000"
     api_max_body_bytes: int = Field(1_048_576, ge=1024)
     api_max_urls: int = Field(1000, ge=1)
+    #: Largest export file ``POST /api/imports`` and ``kbm import`` take (64 MiB).
+    import_max_bytes: int = Field(67_108_864, ge=1024)
     #: Host names the gateway answers to besides loopback ones (comma-separated); without
     #: a token it answers loopback names only, which stops DNS rebinding.
     api_allowed_hosts: CommaList = ()
@@ -199,21 +201,6 @@ class Settings(ServiceSettings, BaseSettings):
             return names
         return value
 
-    @field_validator(
-        "parsing_max_retries",
-        "ai_max_retries",
-        "notion_max_retries",
-        *BLANK_IS_DEFAULT,
-        mode="before",
-    )
-    @classmethod
-    def _empty_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
-        # `PARSING_MAX_RETRIES=` (an env file's blank line) means "the shared value",
-        # `AI_RPM=` the default.
-        if isinstance(value, str) and not value.strip():
-            return cls.model_fields[str(info.field_name)].get_default(call_default_factory=True)
-        return value
-
     @field_validator("log_level", mode="before")
     @classmethod
     def _level_name(cls, value: Any) -> Any:
@@ -233,9 +220,7 @@ class Settings(ServiceSettings, BaseSettings):
         mode="before",
     )
     @classmethod
-    def _split_seconds(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, str) and not value.strip() and info.field_name != "retry_delays":
-            return None  # a stage's own schedule left blank: the shared one applies
+    def _split_seconds(cls, value: Any) -> Any:
         if isinstance(value, str):
             try:
                 delays = tuple(float(part) for part in value.split(",") if part.strip())
@@ -244,6 +229,26 @@ class Settings(ServiceSettings, BaseSettings):
             if not delays or any(delay < 0 for delay in delays):
                 raise ValueError("expected non-negative seconds separated by commas")
             return delays
+        return value
+
+    # Defined after the parsers: Pydantic runs a field's "before" validators last defined
+    # first, so a blank value is the default before any parser sees it.
+    @field_validator(
+        "parsing_max_retries",
+        "ai_max_retries",
+        "notion_max_retries",
+        "parsing_retry_delays",
+        "ai_retry_delays",
+        "notion_retry_delays",
+        *BLANK_IS_DEFAULT,
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        # `PARSING_MAX_RETRIES=` (an env file's blank line) means "the shared value",
+        # `AI_RPM=` the default.
+        if isinstance(value, str) and not value.strip():
+            return cls.model_fields[str(info.field_name)].get_default(call_default_factory=True)
         return value
 
     @field_validator("task_max_in_flight")

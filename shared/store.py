@@ -6,40 +6,33 @@ Every write is an upsert: a retried or redelivered stage rewrites its row, never
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from peewee import fn
 
-from shared import hotpath
+from shared import items
 from shared.blocks import Block
 from shared.db import database
 from shared.errors import MissingInput
-from shared.models import Content, Enrichment, Link, LinkTag, Publication, Tag, TaskItem, utcnow
+from shared.models import Content, Enrichment, Link, LinkTag, Publication, Tag, utcnow
+
+#: What enrichment reads of an article (not its blocks, a larger JSON document).
+ARTICLE_FIELDS = ("link", "title", "text", "language", "page_type")
+#: The enrichment's own columns (``tags`` is written from the tag names).
+ENRICHMENT_COLUMNS = tuple(
+    name
+    for name in Enrichment._meta.sorted_field_names
+    if name not in ("id", "link", "tags", "created_at", "updated_at")
+)
 
 
 def link_of_item(item_id: int) -> Link:
     """Return the link a task item works on."""
-    if hotpath.usable():
-        link = hotpath.link_of_item(item_id)
-    else:
-        link = Link.select().join(TaskItem).where(TaskItem.id == item_id).first()
+    link = items.current().link_of_item(item_id)
     if link is None:
         raise MissingInput(f"task item {item_id} does not exist")
     return link
-
-
-def _upsert(model: Any, link_id: int, values: dict[str, Any]) -> None:
-    now = utcnow()
-    row = {**values, "link": link_id, "updated_at": now}
-    update = {getattr(model, key): value for key, value in row.items() if key != "link"}
-    model.insert(**row, created_at=now).on_conflict(
-        conflict_target=[model.link], update=update
-    ).execute()
-
-
-def _set_link_status(link_id: int, status: str) -> None:
-    Link.update(status=status, updated_at=utcnow()).where(Link.id == link_id).execute()
 
 
 def save_content(
@@ -56,6 +49,7 @@ def save_content(
     content_hash: str,
     blocks: Sequence[Block] | None = None,
     canonical_url: str | None = None,
+    page_type: str | None = None,
 ) -> int | None:
     """Store (or replace) a link's extracted article.
 
@@ -65,6 +59,7 @@ def save_content(
     values = {
         "blocks": list(blocks) if blocks is not None else None,
         "canonical_url": canonical_url,
+        "page_type": page_type,
         "final_url": final_url,
         "title": title,
         "text": text,
@@ -75,19 +70,7 @@ def save_content(
         "word_count": word_count,
         "content_hash": content_hash,
     }
-    if hotpath.usable():
-        return hotpath.save_content(link_id, now=utcnow(), values=values)
-    with database.atomic():
-        first = (
-            Content.select(Content.link)
-            .where((Content.content_hash == content_hash) & (Content.link != link_id))
-            .order_by(Content.link)
-            .first()
-        )
-        duplicate_of = first.link_id if first else None
-        _upsert(Content, link_id, {**values, "duplicate_of": duplicate_of})
-        _set_link_status(link_id, "parsed")
-    return duplicate_of
+    return items.current().save_content(link_id, now=utcnow(), values=values)
 
 
 def content_of(link_id: int) -> Content:
@@ -107,14 +90,7 @@ def article_of(link_id: int) -> Content:
     Raise ``MissingInput`` if it was never parsed. The blocks, a larger JSON document,
     are neither read nor decoded.
     """
-    if hotpath.usable():
-        content = hotpath.article_of(link_id)
-    else:
-        content = (
-            Content.select(Content.link, Content.title, Content.text, Content.language)
-            .where(Content.link == link_id)
-            .first()
-        )
+    content = items.current().article_of(link_id)
     return _parsed(link_id, content)
 
 
@@ -133,22 +109,11 @@ def popular_tags(limit: int = 50) -> list[str]:
 
 def save_enrichment(link_id: int, *, tags: Iterable[str], **values: Any) -> None:
     """Store (or replace) a link's enrichment and its tags."""
+    unknown = set(values).difference(ENRICHMENT_COLUMNS)
+    if unknown:
+        raise ValueError(f"not enrichment columns: {', '.join(sorted(unknown))}")
     names = list(dict.fromkeys(tags))
-    if hotpath.usable():
-        hotpath.save_enrichment(link_id, now=utcnow(), names=names, values=values)
-        return
-    with database.atomic():
-        _upsert(Enrichment, link_id, {**values, "tags": names})
-        LinkTag.delete().where(LinkTag.link == link_id).execute()
-        if names:
-            # One statement, in name order: workers saving the same new tags at once
-            # take their locks in one order (no deadlock) and in one round trip.
-            Tag.insert_many(
-                [{"name": name} for name in sorted(names)]
-            ).on_conflict_ignore().execute()
-            tag_ids = [tag.id for tag in Tag.select(Tag.id).where(Tag.name.in_(names))]
-            LinkTag.insert_many([{"link": link_id, "tag": tag_id} for tag_id in tag_ids]).execute()
-        _set_link_status(link_id, "enriched")
+    items.current().save_enrichment(link_id, now=utcnow(), names=names, values=values)
 
 
 def enrichment_of(link_id: int) -> Enrichment:
@@ -168,10 +133,26 @@ def save_publication(
     link_id: int, *, publisher: str, page_id: str, page_url: str | None, path: str | None
 ) -> None:
     """Store (or replace) where a link was published."""
+    now = utcnow()
     with database.atomic():
-        _upsert(
+        upsert(
             Publication,
             link_id,
             {"publisher": publisher, "page_id": page_id, "page_url": page_url, "path": path},
+            now,
         )
-        _set_link_status(link_id, "published")
+        set_link_status(link_id, "published", now)
+
+
+def upsert(model: Any, link_id: int, values: dict[str, Any], now: datetime) -> None:
+    """Insert or replace the row of ``model`` for a link (a stage's result)."""
+    row = {**values, "link": link_id, "updated_at": now}
+    update = {getattr(model, key): value for key, value in row.items() if key != "link"}
+    model.insert(**row, created_at=now).on_conflict(
+        conflict_target=[model.link], update=update
+    ).execute()
+
+
+def set_link_status(link_id: int, status: str, now: datetime) -> None:
+    """Record how far a link has come."""
+    Link.update(status=status, updated_at=now).where(Link.id == link_id).execute()

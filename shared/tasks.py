@@ -15,10 +15,9 @@ from typing import Any
 
 import dramatiq
 from dramatiq.errors import QueueNotFound
-from peewee import Value, fn
 
-from shared import lifecycle
-from shared.db import database, insert_rows, is_postgres
+from shared import items
+from shared.db import database, insert_rows, rows_where_in
 from shared.errors import Conflict, InvalidRequest, NotFound, TooManyOpenTasks
 from shared.feeding import PRIORITIES, FeedLimits, feed, feed_all
 from shared.models import TERMINAL, Link, StageRun, Status, Task, TaskItem, utcnow
@@ -125,25 +124,8 @@ class TaskService:
 
     @staticmethod
     def _ids_by_key(keys: list[str]) -> dict[str, int]:
-        rows: Any
-        if is_postgres():
-            # One statement with an array, however many keys.
-            key_array = Value(keys, converter=False, unpack=False)
-            rows = (
-                Link.select(Link.normalized_url, Link.id)
-                .where(Link.normalized_url == fn.ANY(key_array))
-                .tuples()
-            )
-            return dict(rows)
-        found: dict[str, int] = {}
-        for chunk in _chunks(keys):
-            rows = (
-                Link.select(Link.normalized_url, Link.id)
-                .where(Link.normalized_url.in_(chunk))
-                .tuples()
-            )
-            found.update(dict(rows))
-        return found
+        query = Link.select(Link.normalized_url, Link.id).tuples()
+        return dict(rows_where_in(query, Link.normalized_url, keys))
 
     def _existing_links(self, link_ids: object) -> list[int]:
         if not isinstance(link_ids, list) or not link_ids:
@@ -207,8 +189,8 @@ class TaskService:
         if priority not in PRIORITIES:
             raise InvalidRequest("priority", f"expected one of {', '.join(PRIORITIES)}")
         start_at = parse_run_at(run_at)
-        self._check_open_tasks(owner)
-        stage_names = self._stages(stages, task_type)
+        self.check_open_tasks(owner)
+        stage_names = self.stages_of(stages, task_type)
         ids = self._link_ids(urls) if urls is not None else self._existing_links(link_ids)
         with database.atomic():
             task = Task.create(
@@ -221,17 +203,21 @@ class TaskService:
                 owner=owner,
                 run_at=start_at,
             )
-            # Items wait (pending) at the first stage; stage runs are made as they are fed.
-            now = utcnow()
-            insert_rows(
-                TaskItem._meta.table_name,
-                ("task_id", "link_id", "stage", "status", "attempts", "created_at", "updated_at"),
-                [
-                    (task.id, link_id, stage_names[0], Status.PENDING.value, 0, now, now)
-                    for link_id in ids
-                ],
-            )
+            self.add_items(task.id, stage_names[0], ids)
         return int(task.id)
+
+    @staticmethod
+    def add_items(task_id: int, stage: str, link_ids: Sequence[int]) -> None:
+        """Insert a task's items, waiting (pending) at ``stage``, in the current transaction.
+
+        Stage runs are made as the items are fed.
+        """
+        now = utcnow()
+        insert_rows(
+            TaskItem._meta.table_name,
+            ("task_id", "link_id", "stage", "status", "attempts", "created_at", "updated_at"),
+            [(task_id, link_id, stage, Status.PENDING.value, 0, now, now) for link_id in link_ids],
+        )
 
     def start_task(self, task_id: int) -> dict[str, Any]:
         """Feed a committed task's first stage, or, scheduled for later, wake it up then.
@@ -246,7 +232,7 @@ class TaskService:
             self._wake_later(task.id, wait)
             return answer | {"status": Status.PENDING.value, "run_at": iso(task.run_at)}
         feed(self.broker, task.stages[0], self.limits)
-        lifecycle.mark_queued(task.id)
+        items.current().mark_queued(task.id)
         return answer | {"status": Status.QUEUED.value}
 
     def _wake_later(self, task_id: int, seconds: float) -> None:
@@ -260,7 +246,8 @@ class TaskService:
             # reconciler or of finished work starts the task when its time has come.
             logger.debug("task %s: no %s queue to wake it; feeding will", task_id, WAKE_QUEUE)
 
-    def _check_open_tasks(self, owner: str | None) -> None:
+    def check_open_tasks(self, owner: str | None) -> None:
+        """Refuse a new task of ``owner`` past ``API_MAX_OPEN_TASKS`` unfinished ones."""
         if owner is None or self.max_open_tasks is None:
             return
         open_tasks = Task.select().where((Task.owner == owner) & Task.finished_at.is_null()).count()
@@ -271,7 +258,8 @@ class TaskService:
             )
 
     @staticmethod
-    def _stages(stages: object, task_type: str) -> list[str]:
+    def stages_of(stages: object, task_type: str) -> list[str]:
+        """Return the stages asked for (validated, in pipeline order), or the type's own."""
         if stages is None:
             return list(TASK_TYPES[task_type])
         if not isinstance(stages, list) or not all(isinstance(name, str) for name in stages):
@@ -331,7 +319,7 @@ class TaskService:
     def retry(self, task_id: int) -> dict[str, Any]:
         """Re-run a task's failed items, each from the stage it failed in."""
         self._task(task_id)
-        chains = lifecycle.reopen_failed_items(task_id)
+        chains = items.current().reopen_failed_items(task_id)
         if not chains:
             raise Conflict(f"task {task_id} has no failed items to retry")
         feed_all(self.broker, self.limits, [stages[0] for _, stages in chains])
@@ -346,7 +334,7 @@ class TaskService:
         task = self._task(task_id)
         if task.status in TERMINAL and task.status != Status.CANCELLED:
             raise Conflict(f"task {task_id} is already {task.status}")
-        cancelled = lifecycle.cancel_task(task_id)
+        cancelled = items.current().cancel_task(task_id)
         # The cancelled items' slots are free: other tasks' items may take them.
         feed_all(self.broker, self.limits, task.stages)
         detail = task_detail(self._task(task_id))

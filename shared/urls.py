@@ -9,8 +9,37 @@ MAX_URL_LENGTH = 2048
 
 #: Query parameters that only track the reader; they never change the article.
 TRACKING_PARAMS = frozenset(
-    {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "_hsenc"}
+    {
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "igshid",
+        "yclid",
+        "twclid",
+        "ttclid",
+        "li_fat_id",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "wickedid",
+        "rb_clickid",
+        "s_cid",
+        "_openstat",
+        "ref_src",
+        "__s",
+    }
 )
+#: Prefixes of tracking parameter families (``utm_source``, ``pk_campaign``…).
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")
 
@@ -62,6 +91,40 @@ def normalize_url(url: str) -> str:
     query = sorted(
         (key, value)
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
-        if not key.lower().startswith("utm_") and key.lower() not in TRACKING_PARAMS
+        if not _is_tracking(key)
     )
     return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
+
+
+def _is_tracking(key: str) -> bool:
+    lowered = key.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def identity_key(normalized: str) -> str:
+    """Return the one key of every ``www.``/scheme variant of a normalised URL.
+
+    ``http://www.example.com/a`` and ``https://example.com/a`` are one article wherever
+    a site serves both: they share the key ``//example.com/a``. Links keep their
+    fetchable normalised URL; this key is only for deciding what is already known.
+    """
+    rest = normalized.split(":", 1)[1] if ":" in normalized else normalized
+    host = rest[2:].split("/", 1)[0].split(":", 1)[0]
+    # ``www.`` is a variant prefix only in front of a registrable name (not ``www.com``).
+    if host.startswith("www.") and "." in host[len("www.") :]:
+        rest = "//" + rest[len("//www.") :]
+    return rest
+
+
+def variants(normalized: str) -> tuple[str, ...]:
+    """Return the normalised URLs of every ``www.``/scheme variant of ``normalized``.
+
+    A link stored under any of them is the same article (see :func:`identity_key`);
+    an explicit port is kept as is (no default port is left after normalisation).
+    """
+    rest = identity_key(normalized)
+    return tuple(
+        f"{scheme}:{rest[:2]}{www}{rest[2:]}"
+        for scheme in ("https", "http")
+        for www in ("", "www.")
+    )

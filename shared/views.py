@@ -10,6 +10,7 @@ from peewee import fn
 
 from shared.db import CompiledQuery
 from shared.feeding import PRIORITIES
+from shared.imports.library import library_view, merged_tags
 from shared.models import (
     TERMINAL,
     Content,
@@ -209,6 +210,8 @@ def link_view(link: Link, *, full: bool = True) -> dict[str, Any]:
     }
     if not full:
         return data
+    # What the user kept with it in the service it was imported from (or None).
+    data["library"] = library_view(link)
     content = Content.get_or_none(Content.link == link.id)
     data["content"] = (
         {
@@ -246,6 +249,8 @@ def link_view(link: Link, *, full: bool = True) -> dict[str, Any]:
         if enrichment
         else None
     )
+    # The user's tags and the enrichment's, each marked with where it came from.
+    data["tags"] = merged_tags(link.user_tags, enrichment.tags if enrichment else None)
     publication = Publication.get_or_none(Publication.link == link.id)
     data["publication"] = (
         {

@@ -10,7 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import falcon.testing
 import psycopg2
@@ -24,6 +24,8 @@ from shared.models import ALL_MODELS
 from shared.settings import Settings
 
 if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
     from tests.stack import PageSite
 
 ADMIN_URL = os.environ.get(
@@ -131,3 +133,54 @@ def site(expected_pages: dict[str, dict[str, str]]) -> Iterator[PageSite]:
 
     with serve_pages(expected_pages) as served:
         yield served
+
+
+#: Debian's Chromium, driven by Playwright (its own browser download does not work here).
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+#: How long a page may take to show what the stack did (the pipeline is quick here).
+UI_TIMEOUT_MS = 45_000
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Launch Debian's headless Chromium, or skip when it is not installed."""
+    if not CHROMIUM.exists():
+        missing = f"no Chromium at {CHROMIUM}: apt-get install chromium (or set CHROMIUM)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing}; .ci/run must install it")
+        pytest.skip(missing)
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture()
+def page(browser: Browser, tmp_path: Path) -> Iterator[Page]:
+    """Open a desktop-sized page whose script errors and CSP refusals fail the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    opened = context.new_page()
+    problems: list[str] = []
+
+    def on_console(message: Any) -> None:
+        # Chromium logs every error answer; the API's (401, 400) are expected and shown
+        # in the page, the page's own files are checked by ``on_response``. Anything
+        # else logged as an error (a script error, a CSP refusal) is a bug of the page.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            problems.append(message.text)
+
+    def on_response(response: Any) -> None:
+        if response.status >= 400 and "/api/" not in response.url:
+            problems.append(f"{response.status} for {response.url}")
+
+    opened.on("console", on_console)
+    opened.on("response", on_response)
+    opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    yield opened
+    context.close()
+    assert problems == [], problems

@@ -54,7 +54,11 @@ def enrich_item(item_id: int) -> None:
     link = store.link_of_item(item_id)
     content = store.article_of(link.id)
     article = ArticleInput(
-        title=content.title, text=content.text, language=content.language, url=link.url
+        title=content.title,
+        text=content.text,
+        language=content.language,
+        url=link.url,
+        page_type=content.page_type,
     )
     result = enrich_article(provider(), article, popular_tags())
     store.save_enrichment(

@@ -14,7 +14,7 @@ import time
 
 import openai
 
-from services.ai.settings import StructuredMode
+from shared.ai_settings import StructuredMode
 
 _CONTEXT_ERROR = re.compile(
     r"context[ _]length|context window|maximum context|too many tokens|prompt is too long|"

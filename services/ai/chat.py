@@ -31,10 +31,10 @@ from services.ai.api_errors import (
 )
 from services.ai.metrics import record_request, record_usage
 from services.ai.pacing import Deadline, Pacer
-from services.ai.prices import cost_of
 from services.ai.prompt import response_format
-from services.ai.settings import AISettings, StructuredMode
 from services.ai.tokens import TokenCounter, is_reasoning_model
+from shared.ai_prices import cost_of
+from shared.ai_settings import AISettings, StructuredMode
 from shared.errors import ConfigurationError, EnrichmentError, PermanentError
 
 

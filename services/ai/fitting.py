@@ -19,8 +19,8 @@ from services.ai.chat import ChatRequests, ContextExceeded, Usage
 from services.ai.pacing import Deadline
 from services.ai.prompt import PromptOptions, enrichment_messages, enrichment_schema, part_messages
 from services.ai.providers.base import ArticleInput
-from services.ai.settings import AISettings, StructuredMode
 from services.ai.tokens import TokenCounter, context_window
+from shared.ai_settings import AISettings, StructuredMode
 from shared.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)

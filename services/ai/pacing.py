@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from services.ai.metrics import record_request
-from services.ai.settings import AISettings
+from shared.ai_settings import AISettings
 from shared.errors import EnrichmentError, RateLimited
 from shared.ratelimit import RateLimiter
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.ai.providers import MAX_TAGS, MIN_TAGS, ArticleInput
-from services.ai.settings import StructuredMode
+from shared.ai_settings import StructuredMode
 
 #: Existing tags offered to the model: the most used ones, enough to steer reuse.
 MAX_EXISTING_TAGS = 50
@@ -114,9 +114,37 @@ def instructions(options: PromptOptions, existing_tags: Sequence[str], mode: Str
     return "\n".join(lines)
 
 
+#: What the summary of each kind of page says (``content.page_type``); articles, and
+#: pages of no known type, get the field guide alone.
+PAGE_TYPE_GUIDES = {
+    "product": "a product page: the summary describes the product (what it is, what it "
+    "is for, its main features and specifications, its price when the page gives one), "
+    "not the shop.",
+    "forum": "a forum thread: the summary gives the question or topic that opened the "
+    "discussion, then the answers and views of the replies and any conclusion reached.",
+    "documentation": "a documentation page: the summary says what is documented and "
+    "how it is used (the main steps, options or functions).",
+    "service": "a page presenting a service or an organisation: the summary says what is "
+    "offered, to whom, and on what terms when the page gives them.",
+    "listing": "a listing page: the summary says what the list collects and names its "
+    "most notable entries.",
+    "collection": "a collection page (a catalogue or an index of items): the summary says "
+    "what the collection holds and names its most notable items.",
+}
+
+
+def page_type_line(page_type: str | None) -> str:
+    """Return the line that tells the model what kind of page it reads ("" for articles)."""
+    guide = PAGE_TYPE_GUIDES.get(page_type or "")
+    return f"Page type: {page_type}. This is {guide}\n" if guide else ""
+
+
 def article_message(article: ArticleInput, text: str, *, parts: int = 0) -> str:
-    """Return the user message: title, address and text (or the summaries of its parts)."""
-    header = f"Title: {article.title.strip() or '(none)'}\nURL: {article.url}\n\n"
+    """Return the user message: title, address, kind of page and text (or its parts)."""
+    header = (
+        f"Title: {article.title.strip() or '(none)'}\nURL: {article.url}\n"
+        f"{page_type_line(article.page_type)}\n"
+    )
     if parts:
         header += (
             f"The article is long; these are summaries of its {parts} consecutive parts, "

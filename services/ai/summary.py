@@ -15,10 +15,19 @@ SUMMARY_MAX_CHARS = 1200
 # Sentences TextRank compares; later ones of a very long text are rarely summary material
 # and would make the comparison quadratic in the length of the text.
 MAX_RANKED_SENTENCES = 400
+#: Pages whose essentials are spread over the text rather than put first: a thread's
+#: replies, a list's entries (``content.page_type``).
+SPREAD_PAGE_TYPES = frozenset({"forum", "listing", "collection"})
 
 
-def extractive_summary(text: ArticleText, summary_sentences: int) -> str:
-    """Return the ``summary_sentences`` most central sentences, in the order of the text."""
+def extractive_summary(
+    text: ArticleText, summary_sentences: int, page_type: str | None = None
+) -> str:
+    """Return the ``summary_sentences`` most central sentences, in the order of the text.
+
+    On a page of a type in SPREAD_PAGE_TYPES every position weighs the same: a thread's
+    summary draws on its replies, not only on its opening post.
+    """
     sentences = text.sentences
     if len(sentences) <= summary_sentences:
         return _cap(" ".join(sentences))
@@ -33,8 +42,9 @@ def extractive_summary(text: ArticleText, summary_sentences: int) -> str:
     title = frozenset(text.title_content)
     # News puts the essentials first, and the title names them: the random surfer
     # lands more often on early sentences and on those sharing the title's words.
+    spread = page_type in SPREAD_PAGE_TYPES
     prior = [
-        (1 + len(found & title)) / math.sqrt(1 + position)
+        (1 + len(found & title)) / (1.0 if spread else math.sqrt(1 + position))
         for position, found in enumerate(word_sets)
     ]
     ranks = rank_sentences(word_sets, prior)

@@ -30,6 +30,7 @@ from services.api.metrics import GatewayMetrics, MetricsResource, RequestMetrics
 from services.api.middleware import BodyLimit, DatabaseSession, JSONBodies
 from services.api.openapi import OpenAPIResource
 from services.api.resources.feeds import FeedResource, FeedsResource
+from services.api.resources.imports import IMPORTS_PATH, ImportsResource
 from services.api.resources.links import LinkResource, LinksResource
 from services.api.resources.monitoring import (
     DeadLettersResource,
@@ -53,6 +54,7 @@ from shared.db import bind_database
 from shared.errors import ConfigurationError
 from shared.feeding import FeedLimits
 from shared.feeds import FeedService
+from shared.imports.create import Importer
 from shared.monitoring import Monitor
 from shared.redact import install as install_redaction
 from shared.settings import Settings
@@ -116,6 +118,7 @@ def create_app(
     )
     metrics = GatewayMetrics(monitor)
 
+    import_max_bytes = max(settings.import_max_bytes, settings.api_max_body_bytes)
     middleware: list[Any] = [RequestMetrics(metrics)]
     if token is None or settings.api_allowed_hosts:
         middleware.append(HostCheck(settings.api_allowed_hosts))
@@ -126,8 +129,8 @@ def create_app(
         )
     middleware += [
         RequestBudget(client, settings.api_rate_limit, settings.api_rate_burst),
-        BodyLimit(settings.api_max_body_bytes),
-        JSONBodies(),
+        BodyLimit(settings.api_max_body_bytes, {IMPORTS_PATH: import_max_bytes}),
+        JSONBodies(files=frozenset({IMPORTS_PATH})),
         DatabaseSession(),
     ]
     app = falcon.App(middleware=middleware)
@@ -152,6 +155,7 @@ def create_app(
         "/api/tasks/history/{id:id}/cancel": CancelResource(tasks),
         "/api/feeds": FeedsResource(feed_service),
         "/api/feeds/{id:id}": FeedResource(feed_service),
+        IMPORTS_PATH: ImportsResource(Importer(tasks, feed_service), import_max_bytes),
         "/api/monitoring/workers": WorkersResource(monitor),
         "/api/monitoring/queues": QueuesResource(monitor),
         "/api/monitoring/health": HealthResource(monitor),

@@ -12,6 +12,7 @@ so the next one goes to a process that is free.
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, NoReturn, cast
@@ -19,6 +20,7 @@ from typing import Any, NoReturn, cast
 from a2wsgi.wsgi import build_environ
 
 from services.api.app import create_app
+from services.api.resources.imports import IMPORTS_PATH
 from services.api.worker import Gate
 from shared.settings import Settings
 
@@ -39,16 +41,23 @@ class WholeRequests:
     ``gate`` counts the requests being answered, for the worker's accept loop.
     """
 
-    def __init__(self, app: WSGIApp, max_bytes: int, gate: Gate) -> None:
+    def __init__(
+        self, app: WSGIApp, max_bytes: int, gate: Gate, larger: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.gate = gate
+        #: Paths that take bigger bodies (an import's file), with their own cap; they are
+        #: answered in a thread (see ``_answer``).
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one HTTP request (other scopes are not served)."""
         if scope["type"] != "http":
             return
-        body = b"" if self._announced_too_large(scope) else await self._body(receive)
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
+        announced_too_large = self._announced_too_large(scope, limit)
+        body = b"" if announced_too_large else await self._body(receive, limit)
         if body is None:
             return  # the client left before sending its request: nothing to answer
         self.gate.enter()
@@ -57,7 +66,7 @@ class WholeRequests:
         finally:
             self.gate.leave()
 
-    async def _body(self, receive: Receive) -> bytes | None:
+    async def _body(self, receive: Receive, limit: int) -> bytes | None:
         body = bytearray()
         more = True
         while more:
@@ -66,8 +75,8 @@ class WholeRequests:
                 return None
             body += message.get("body", b"")
             more = bool(message.get("more_body", False))
-            if len(body) > self.max_bytes:
-                del body[self.max_bytes + 1 :]
+            if len(body) > limit:
+                del body[limit + 1 :]
                 break
         return bytes(body)
 
@@ -92,7 +101,13 @@ class WholeRequests:
             )
             return _no_write
 
-        chunks = self.app(environ, start_response)
+        if scope.get("path", "") in self.larger:
+            # A long request (an import writes its links before it answers) runs off the
+            # loop, which goes on telling gunicorn's arbiter the worker is alive; the gate
+            # is still held, so the process accepts nothing new meanwhile.
+            chunks = await asyncio.to_thread(self.app, environ, start_response)
+        else:
+            chunks = self.app(environ, start_response)
         try:
             for chunk in chunks:
                 if not chunk:
@@ -109,11 +124,11 @@ class WholeRequests:
             if close is not None:
                 close()
 
-    def _announced_too_large(self, scope: Scope) -> bool:
+    def _announced_too_large(self, scope: Scope, limit: int) -> bool:
         for name, value in scope.get("headers", ()):
             if name.lower() == b"content-length":
                 try:
-                    return int(value) > self.max_bytes
+                    return int(value) > limit
                 except ValueError:
                     return False
         return False
@@ -123,12 +138,18 @@ def _no_write(chunk: bytes) -> NoReturn:
     raise NotImplementedError("the gateway's apps return their bodies; write() is not offered")
 
 
-def behind_event_loop(app: WSGIApp, max_body_bytes: int) -> WholeRequests:
+def behind_event_loop(
+    app: WSGIApp, max_body_bytes: int, larger: dict[str, int] | None = None
+) -> WholeRequests:
     """Return the WSGI ``app`` as an ASGI app answering only complete requests."""
-    return WholeRequests(app, max_body_bytes, Gate(1))
+    return WholeRequests(app, max_body_bytes, Gate(1), larger)
 
 
 def create_asgi_app(settings: Settings | None = None) -> WholeRequests:
     """Return the gateway for :class:`services.api.worker.GatedASGIWorker`."""
     settings = settings or Settings.from_env()
-    return behind_event_loop(create_app(settings), settings.api_max_body_bytes)
+    return behind_event_loop(
+        create_app(settings),
+        settings.api_max_body_bytes,
+        {IMPORTS_PATH: max(settings.import_max_bytes, settings.api_max_body_bytes)},
+    )

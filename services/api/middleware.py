@@ -24,14 +24,17 @@ class BodyLimit:
     at the cap, for bodies whose length was not announced truthfully.
     """
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.max_bytes = max_bytes
+        #: Paths that take bigger bodies (an import's file), with their own cap.
+        self.larger = larger or {}
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Raise 413 when ``Content-Length`` is over the cap, 411 when it is missing."""
         size = req.content_length
-        if size is not None and size > self.max_bytes:
-            raise too_large(self.max_bytes, size)
+        limit = self.larger.get(req.path, self.max_bytes)
+        if size is not None and size > limit:
+            raise too_large(limit, size)
         # Falcon reads a body up to Content-Length only: a chunked body would silently
         # read as empty, so it is refused with a reason instead.
         if size is None and "chunked" in (req.get_header("Transfer-Encoding") or "").lower():
@@ -41,10 +44,15 @@ class BodyLimit:
 
 
 class JSONBodies:
-    """Accept only JSON request bodies (415 otherwise)."""
+    """Accept only JSON request bodies (415 otherwise), except on ``files`` paths (uploads)."""
+
+    def __init__(self, files: frozenset[str] = frozenset()) -> None:
+        self.files = files
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Raise 415 when a request carries a body that is not ``application/json``."""
+        if req.path in self.files:
+            return
         has_body = (
             bool(req.content_length)
             or "chunked" in (req.get_header("Transfer-Encoding") or "").lower()

@@ -20,6 +20,7 @@ from services.api import schemas as s
 from services.api.auth import Access
 from services.api.envelope import envelope_schema
 from services.api.errors import PROBLEM_JSON
+from services.api.resources.imports import IMPORTS_PATH, ImportQuery, ImportReportModel
 
 REF = "#/components/schemas/{model}"
 
@@ -39,6 +40,8 @@ class Operation:
     errors: tuple[int, ...] = ()
     #: Other success statuses answered with the same model (200 for an update of a POST).
     also: tuple[int, ...] = ()
+    #: The body is a file of any type (an import's export), not JSON.
+    upload: bool = False
 
 
 TASK = "/api/tasks/history/{id:id}"
@@ -99,6 +102,11 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation("DELETE", FEED, "Remove a feed", "feeds", 200, r.FeedDeleted, errors=(404,)),
     Operation(
+        "POST", IMPORTS_PATH, "Import a library export (the file as the body)", "imports", 202,
+        ImportReportModel, query=ImportQuery, errors=(400, 411, 413, 429, 503), also=(200,),
+        upload=True,
+    ),
+    Operation(
         "GET", "/api/monitoring/workers", "Workers seen in the last minute", "monitoring", 200,
         r.Workers, errors=(503,),
     ),
@@ -124,12 +132,12 @@ OPERATIONS: tuple[Operation, ...] = (
 
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     s.LinksBody, s.PipelineBody, s.ParsingBody, s.LinkIdsBody, s.HistoryQuery, s.ItemsQuery,
-    s.DeadLettersQuery, s.RequeueBody, s.FeedBody, s.FeedChange, s.FeedsQuery,
+    s.DeadLettersQuery, s.RequeueBody, s.FeedBody, s.FeedChange, s.FeedsQuery, ImportQuery,
 )  # fmt: skip
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     r.TaskCreated, r.TaskSummary, r.Task, r.CancelledTask, r.TaskPage, r.Item, r.ItemPage,
     r.Retried, r.LinkSummary, r.Link, r.LinksCreated, r.Queues, r.Workers, r.Health, r.Problem,
-    r.DeadLetters, r.Requeued, r.Feed, r.FeedPage, r.FeedDeleted,
+    r.DeadLetters, r.Requeued, r.Feed, r.FeedPage, r.FeedDeleted, ImportReportModel,
 )  # fmt: skip
 
 
@@ -212,6 +220,12 @@ def _operation(op: Operation, components: dict[str, Any], public: bool) -> dict[
         doc["parameters"] = parameters
     if op.body is not None:
         doc["requestBody"] = {"required": True, **_json(_ref(op.body))}
+    if op.upload:
+        doc["requestBody"] = {
+            "required": True,
+            "description": "the export file; its format is recognised from its content",
+            **_json({"type": "string", "format": "binary"}, "application/octet-stream"),
+        }
     return doc
 
 

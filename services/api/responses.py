@@ -193,12 +193,30 @@ class Publication(Shape):
     path: str | None
 
 
+class Library(Shape):
+    """What the user kept with a link in the service it was imported from."""
+
+    title: str | None
+    tags: list[str]
+    saved_at: str | None
+    read_status: str | None
+    favourite: bool | None
+    note: str | None
+    highlights: list[dict[str, Any]]
+    folder: str | None
+    imported_from: str | None
+
+
 class Link(LinkSummary):
     """A link with its content, enrichment and publication once produced."""
 
     content: Content | None
     enrichment: Enrichment | None
     publication: Publication | None
+    #: None for a link that was never imported from a library export.
+    library: Library | None = None
+    #: The user's tags and the enrichment's: ``{"name", "source": user|enrichment|both}``.
+    tags: list[dict[str, str]] = []
 
 
 class LinksCreated(Shape):

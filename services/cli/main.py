@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from services.cli import feeds, monitoring, processes, tasks
+from services.cli import feeds, imports, monitoring, notion_sync, processes, tasks
 from services.cli.command import KbmGroup
 from shared.errors import KbmError
 from shared.redact import install as install_redaction
@@ -24,7 +24,14 @@ def cli() -> None:
     """Notion KB Manager: turn links into a curated Notion knowledge base."""
 
 
-for _command in (*processes.COMMANDS, *tasks.COMMANDS, *monitoring.COMMANDS, feeds.feed):
+for _command in (
+    *processes.COMMANDS,
+    *tasks.COMMANDS,
+    *monitoring.COMMANDS,
+    feeds.feed,
+    *imports.COMMANDS,
+    *notion_sync.COMMANDS,
+):
     cli.add_command(_command)
 
 

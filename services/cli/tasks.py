@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from services.cli import output, progress, times
+from services.cli import imports, output, progress, times
 from services.cli.command import KbmCommand, client, poll_until_finished, read_urls, settings
 from shared.pipeline import STAGE_NAMES
 
@@ -53,9 +53,17 @@ def submit(
     gateway = client()
     stage_list = [name.strip() for name in stages.split(",") if name.strip()]
     run_at = times.parse_at(at) if at else None
-    created = gateway.submit(
-        urls=read_urls(urls, file), stages=stage_list, priority=priority, run_at=run_at
-    )
+    url_list = read_urls(urls, file)
+    if len(url_list) > settings().api_max_urls and run_at is None:
+        # More than one request may carry: one import task instead of a refusal.
+        found = imports.submit_through_import(
+            gateway, url_list, stages=stage_list, priority=priority, as_json=as_json
+        )
+        if found is None:
+            return
+        created = found
+    else:
+        created = gateway.submit(urls=url_list, stages=stage_list, priority=priority, run_at=run_at)
     task_id = created["task_id"]
     if not watch:
         if as_json:

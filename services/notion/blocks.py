@@ -2,14 +2,15 @@
 
 The body is the summary (a callout) and then the article's blocks. Notion takes at most
 100 blocks per children array, two levels of nesting and 1 000 blocks or 500 KB per
-request. A body that fits one request goes in flat. A longer one keeps the summary at
-the top level and wraps the article in synced blocks (they show their content inline,
-with no frame) of up to :data:`CONTAINER_CHILDREN` blocks each, so that one request
-carries up to ten of them, ~1 000 blocks, instead of 100: a 50 000-character article
-takes one request, not five.
+request. The body is wrapped in synced blocks (they show their content inline, with no
+frame) of up to :data:`CONTAINER_CHILDREN` blocks each: one request carries up to ten
+of them, ~1 000 blocks, instead of 100 (a 50 000-character article takes one request,
+not five), and the article lives in a few blocks the integration owns. A republish
+replaces those containers and nothing else: what the user wrote before, after or
+between them stays (see ``publishers/notion.py``).
 
 The top-level blocks (``units``) are what a page's children list shows, so a publisher
-that counts a page's children knows which units are already there.
+that counts its own children on a page knows which units are already there.
 """
 
 from __future__ import annotations
@@ -70,22 +71,17 @@ def content_blocks(summary: str, blocks: Sequence[Block]) -> list[Unit]:
 
 
 def page_body(summary: str, blocks: Sequence[Block], *, overhead: int) -> list[Unit]:
-    """Return the body's top-level blocks, flat when it fits one request beside ``overhead``.
+    """Return the body's top-level blocks: containers, each holding part of the body.
 
-    A longer body is wrapped in containers sized to fill each request: the first beside
-    ``overhead`` (the page's properties), the others as appends.
+    Containers are sized to fill each request: the first beside ``overhead`` (the page's
+    properties), the others as appends.
     """
     content = content_blocks(summary, blocks)
     sizes = [json_size(block) + 1 for block in content]
-    if len(content) <= MAX_CHILDREN and sum(sizes) + overhead <= REQUEST_BUDGET:
-        return content
-    leading = 0
-    while leading < len(content) and content[leading]["type"] == "callout":
-        leading += 1
-    units: list[Unit] = content[:leading]
-    request = _Request(top=leading, blocks=leading, size=overhead + sum(sizes[:leading]))
+    units: list[Unit] = []
+    request = _Request(top=0, blocks=0, size=overhead)
     children: list[Unit] | None = None
-    for block, size in zip(content[leading:], sizes[leading:], strict=True):
+    for block, size in zip(content, sizes, strict=True):
         full = children is None or len(children) >= CONTAINER_CHILDREN
         same_request = request.fits(size, new_container=full)
         if not same_request:

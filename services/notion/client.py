@@ -1,23 +1,34 @@
-"""Notion API calls within the shared rate limit, the stage's time and a clear outcome.
+"""Notion API calls within both rate limits, the stage's time and a clear outcome.
 
-Every request first takes a slot from the Redis token bucket that all notion workers
-share, then goes out through ``notion-client`` with the SDK's own retries turned off:
-the SDK would sleep outside the shared limiter, past the stage's time limit, and would
-repeat a POST whose first try may have landed. Instead:
+Notion limits each integration (its token) and, separately, each workspace: every
+integration of a workspace shares that budget. Every request takes a slot from two Redis
+token buckets that all notion workers share: the token's and the workspace's (the
+workspace is the one of the token's bot user, ``GET /v1/users/me``, read once and kept
+in Redis for a day). Requests go out through ``notion-client`` with the SDK's own
+retries turned off. What the SDK (3.x, ``_can_retry``) would do, and why not: it retries
+a 429 on every method (twice, waiting ``Retry-After`` up to 60 s), sleeping outside the
+shared buckets and past the stage's time limit; a 500 ``internal_server_error`` or 503
+``service_unavailable`` only on GET and DELETE; and never a 504 ``gateway_timeout``, a
+502 or a 529 ``service_overload`` (not an API error code to it:
+``UnknownHTTPResponseError``), nor any 5xx on POST or PATCH (a data source query is a
+POST). So here:
 
-* 429 ``rate_limited`` and 529 ``service_overload`` were not processed: every process
-  pauses for ``Retry-After`` and the request goes again, while the time limit allows,
-  else :class:`RateLimited` ends the attempt without using it up.
-* A timeout, a dropped connection or a 5xx leaves the outcome of a write unknown:
-  reads and idempotent writes are repeated, a create or an append raises
-  :class:`OutcomeUnknown` for the publisher to find out what happened.
+* 429 ``rate_limited`` and 529 ``service_overload`` were not processed: the bucket the
+  answer names (``additional_data.rate_limit_reason``: the workspace's, else the
+  token's) pauses every process for ``Retry-After`` and the request goes again, while
+  the time limit allows, else :class:`RateLimited` ends the attempt without using it
+  up. Each is counted by reason (``metrics.py``).
+* A timeout, a dropped connection or another 5xx leaves the outcome of a write unknown:
+  reads and idempotent writes (property updates, deletes) are repeated, a create or an
+  append raises :class:`OutcomeUnknown` for the publisher to find out what happened.
+  An answer that surely changed nothing (a 4xx, a refused connection) says so.
 * Errors that no retry fixes become :class:`PermanentError`s that say what to do.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -30,7 +41,17 @@ from notion_client import Client
 from notion_client.errors import HTTPResponseError, RequestTimeoutError
 
 from services.notion import metrics
-from shared.errors import ConfigurationError, PermanentError, PublishError, RateLimited
+from services.notion.answers import (
+    DEFAULT_RETRY_AFTER,
+    NotionNotFound,
+    OutcomeUnknown,
+    client_error,
+    is_throttle,
+    retry_after,
+    throttle_reason,
+)
+from services.notion.shared_state import SharedCache
+from shared.errors import PermanentError, PublishError, RateLimited
 from shared.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -38,19 +59,18 @@ logger = logging.getLogger(__name__)
 NOTION_VERSION = "2025-09-03"
 #: A request needs at least this long; with less time left the attempt ends here.
 MIN_REQUEST_SECONDS = 2.0
-#: Waits when a 429/529 gives no Retry-After, and before repeating a failed read.
-DEFAULT_RETRY_AFTER = 1.0
 #: Repeats of a read or idempotent write after a 5xx or timeout within one attempt.
 READ_RETRIES = 2
-OVERLOADED = 529
+#: How long the token's bot user and workspace are kept in Redis.
+IDENTITY_TTL = 86_400.0
 
 
-class OutcomeUnknown(PublishError):
-    """A write may or may not have been applied (timeout, dropped connection, 5xx)."""
+@dataclass(frozen=True)
+class Identity:
+    """The integration's bot user (the author of what it writes) and its workspace."""
 
-
-class NotionNotFound(PermanentError):
-    """Notion knows no such object, or it is not shared with the integration."""
+    bot_id: str
+    workspace: str
 
 
 @dataclass
@@ -63,12 +83,84 @@ class NotionAPI:
     request_timeout: float = 30.0
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
+    #: Shared by every process: the identity (and the publisher's schema) live here.
+    cache: SharedCache | None = None
+    #: Requests per second of the workspace's budget (the token's rate when unset).
+    workspace_rate: float | None = None
 
     def __post_init__(self) -> None:
         # One SDK client per thread: each request sets its own timeout on it.
         self._local = threading.local()
+        self._identity: Identity | None = None
+        self._workspace: RateLimiter | None = None
+        self._identity_lock = threading.Lock()
+        self.token_id = hashlib.sha256(self.token.encode()).hexdigest()[:16]
+
+    # Who we are -----------------------------------------------------------------------
+
+    def identity(self, *, deadline: float) -> Identity:
+        """Return the token's bot user and workspace (read once, shared for a day)."""
+        with self._identity_lock:
+            if self._identity is not None:
+                return self._identity
+            # The token names the integration; the base URL tells one Notion from another.
+            where = hashlib.sha256(f"{self.token}@{self.base_url}".encode()).hexdigest()[:16]
+            key = f"identity:{where}"
+            known = self.cache.get(key) if self.cache is not None else None
+            if isinstance(known, dict) and known.get("bot_id") and known.get("workspace"):
+                self._identity = Identity(str(known["bot_id"]), str(known["workspace"]))
+                return self._identity
+            me = self.call(
+                "reading the integration's bot user",
+                lambda sdk: sdk.users.me(),
+                deadline=deadline,
+                paced_by_workspace=False,
+            )
+            bot = me.get("bot") or {}
+            workspace = bot.get("workspace_id") or bot.get("workspace_name") or self.token_id
+            self._identity = Identity(str(me.get("id") or ""), str(workspace))
+            if self.cache is not None:
+                self.cache.put(key, vars(self._identity), IDENTITY_TTL)
+            return self._identity
+
+    def workspace_limiter(self, *, deadline: float) -> RateLimiter:
+        """Return the workspace's shared bucket (every token of the workspace uses it)."""
+        if self._workspace is None:
+            workspace = self.identity(deadline=deadline).workspace
+            name = hashlib.sha256(workspace.encode()).hexdigest()[:16]
+            self._workspace = RateLimiter(
+                self.limiter.client,
+                f"notion:workspace:{name}",
+                self.workspace_rate or self.limiter.rate,
+                self.limiter.capacity,
+                clock=self.limiter.clock,
+                sleep=self.limiter.sleep,
+            )
+        return self._workspace
 
     # Endpoints ------------------------------------------------------------------------
+
+    def page(self, page_id: str, *, deadline: float) -> dict[str, Any]:
+        """Return a page with its properties as they are in Notion now."""
+        return self.call(
+            "reading the page",
+            lambda sdk: sdk.pages.retrieve(page_id=page_id),
+            deadline=deadline,
+        )
+
+    def delete_block(self, block_id: str, *, deadline: float) -> None:
+        """Move a block the integration wrote to the trash (done if it is gone already)."""
+        try:
+            self.call(
+                "removing a block it wrote",
+                lambda sdk: sdk.blocks.delete(block_id=block_id),
+                deadline=deadline,
+            )
+        except NotionNotFound:
+            return
+        except PermanentError as ex:
+            if "archived" not in str(ex).lower() and "in trash" not in str(ex).lower():
+                raise
 
     def database(self, database_id: str, *, deadline: float) -> dict[str, Any]:
         """Return a database (with its ``data_sources``)."""
@@ -141,12 +233,18 @@ class NotionAPI:
         )
 
     def append(
-        self, block_id: str, children: list[dict[str, Any]], *, deadline: float
+        self,
+        block_id: str,
+        children: list[dict[str, Any]],
+        *,
+        deadline: float,
+        after: str | None = None,
     ) -> dict[str, Any]:
-        """Append ``children`` at the end of a page or block."""
+        """Append ``children`` to a page or block: at its end, or after block ``after``."""
+        extra = {"after": after} if after else {}
         return self.call(
             "appending blocks",
-            lambda sdk: sdk.blocks.children.append(block_id=block_id, children=children),
+            lambda sdk: sdk.blocks.children.append(block_id=block_id, children=children, **extra),
             deadline=deadline,
             idempotent=False,
         )
@@ -179,12 +277,17 @@ class NotionAPI:
         deadline: float,
         idempotent: bool = True,
         before_send: Callable[[], None] | None = None,
+        paced_by_workspace: bool = True,
     ) -> Any:
-        """Send ``request`` within the rate limit and ``deadline``; classify its failure."""
+        """Send ``request`` within both rate limits and ``deadline``; classify its failure."""
         failures = 0
         while True:
-            self.limiter.acquire(deadline=deadline - MIN_REQUEST_SECONDS)
-            if self.limiter.paused_for() > 0:
+            limiters = [self.limiter]
+            if paced_by_workspace:
+                limiters.append(self.workspace_limiter(deadline=deadline))
+            for limiter in limiters:
+                limiter.acquire(deadline=deadline - MIN_REQUEST_SECONDS)
+            if any(limiter.paused_for() > 0 for limiter in limiters):
                 # Another worker got a 429 while this one waited for its slot: that slot
                 # is void, so wait out the pause and queue again.
                 continue
@@ -208,12 +311,19 @@ class NotionAPI:
                 metrics.record_request(str(ex.status))
                 wait = self._throttled(ex)
                 if wait is not None:
-                    metrics.record_rate_limited()
-                    logger.info("%s: %s from Notion; everyone waits %.1f s", what, ex.status, wait)
-                    self.limiter.pause(wait)
+                    reason = throttle_reason(ex)
+                    metrics.record_rate_limited(reason)
+                    logger.info(
+                        "%s: %s (%s) from Notion; everyone waits %.1f s",
+                        what,
+                        ex.status,
+                        reason,
+                        wait,
+                    )
+                    limiters[-1 if reason == "workspace" else 0].pause(wait)
                     continue
                 if ex.status < 500:
-                    raise _client_error(ex, what) from ex
+                    raise client_error(ex, what) from ex
                 problem, cause = f"Notion answered {ex.status} {ex.code}", ex
             except httpx.ConnectError as ex:
                 # No connection, no request: even a create may simply go again.
@@ -230,7 +340,14 @@ class NotionAPI:
             failures += 1
             if failures > READ_RETRIES:
                 raise PublishError(f"{what}: {problem}") from cause
-            self.sleep(min(DEFAULT_RETRY_AFTER * failures, max(0.0, deadline - self.clock())))
+            pause = DEFAULT_RETRY_AFTER * failures
+            if (
+                isinstance(cause, HTTPResponseError)
+                and cause.headers
+                and (cause.headers.get("retry-after"))
+            ):
+                pause = retry_after(cause)  # a 503 may say when to come back
+            self.sleep(min(pause, max(0.0, deadline - self.clock())))
 
     def _sdk(self) -> Client:
         sdk: Client | None = getattr(self._local, "sdk", None)
@@ -251,51 +368,8 @@ class NotionAPI:
     @staticmethod
     def _throttled(ex: HTTPResponseError) -> float | None:
         """Return how long to wait after a 429 or 529, or ``None`` for other errors."""
-        if ex.status not in (429, OVERLOADED) and ex.code != "rate_limited":
-            return None
-        header = ex.headers.get("retry-after") if ex.headers else None
-        try:
-            wait = float(header) if header else DEFAULT_RETRY_AFTER
-        except ValueError:
-            wait = DEFAULT_RETRY_AFTER
-        return max(0.0, wait) if math.isfinite(wait) else DEFAULT_RETRY_AFTER
+        return retry_after(ex) if is_throttle(ex) else None
 
 
 def _list_children(sdk: Client, *, arguments: dict[str, Any]) -> Any:
     return sdk.blocks.children.list(**arguments)
-
-
-def _client_error(ex: HTTPResponseError, what: str) -> Exception:
-    """Return the error a 4xx (other than 429) becomes, with what the user should do."""
-    message = str(ex)
-    if ex.status == 401 or ex.code == "unauthorized":
-        return ConfigurationError(
-            f"{what}: Notion refused NOTION_TOKEN (401 unauthorized: {message}). Copy the "
-            "secret of your integration from https://www.notion.so/profile/integrations "
-            "into NOTION_TOKEN"
-        )
-    if ex.status == 403 or ex.code == "restricted_resource":
-        return ConfigurationError(
-            f"{what}: the integration lacks a capability (403 restricted_resource: {message}). "
-            "Give it the Read, Update and Insert content capabilities at "
-            "https://www.notion.so/profile/integrations"
-        )
-    if ex.status == 404 or ex.code == "object_not_found":
-        return NotionNotFound(f"{what}: {message}")
-    if "block limit" in message.lower():
-        return PermanentError(
-            f"{what}: the Notion workspace has reached its plan's block limit ({message}). "
-            "Upgrade the workspace's plan or delete content, then retry the task"
-        )
-    if ex.status == 409 or ex.code == "conflict_error":
-        return PublishError(f"{what}: Notion reported a conflict ({message}); trying again")
-    if "archived" in message.lower() or "in trash" in message.lower():
-        return PermanentError(
-            f"{what}: the page is in Notion's trash ({message}). Restore it, or delete it "
-            "for good so that the next publish creates a new page, then retry the task"
-        )
-    return PermanentError(
-        f"{what}: Notion rejected the request ({ex.status} {ex.code}: {message}). Run "
-        "`kbm doctor` to check the database's properties; if they are right, report this "
-        "message as a bug"
-    )

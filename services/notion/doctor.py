@@ -9,6 +9,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+from services.notion.properties import OPTIONAL_PROPERTIES, optional_found
 from services.notion.publish import build_publisher
 from services.notion.publishers.markdown import MarkdownPublisher
 from services.notion.publishers.notion import NotionPublisher
@@ -41,12 +42,22 @@ def check_notion(settings: Settings) -> Diagnosis:
         if isinstance(publisher, NotionPublisher):
             source = publisher.data_source(deadline=time.time() + CHECK_SECONDS)
             names = publisher.names
+            found = optional_found(source.properties)
             return Diagnosis(
                 True,
                 [
                     f"publisher: notion, database {source.database_id}, data source {source.id}",
                     "properties: every one present with its type ("
                     + ", ".join(f"{name!r}" for name in vars(names).values())
+                    + ")",
+                    "optional properties: "
+                    + (
+                        ", ".join(f"{name!r} ({OPTIONAL_PROPERTIES[name][0]})" for name in found)
+                        if found
+                        else "none"
+                    )
+                    + " found (written when the database has them: "
+                    + ", ".join(f"{name} {kind}" for name, (kind, _) in OPTIONAL_PROPERTIES.items())
                     + ")",
                 ],
             )

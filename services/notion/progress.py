@@ -42,6 +42,7 @@ def load(link_id: int) -> Publication | None:
         blocks_written=row.blocks_written,
         content_hash=row.content_hash,
         updated_at=row.updated_at.replace(tzinfo=UTC).timestamp(),
+        written_properties=row.written_properties,
     )
 
 
@@ -59,6 +60,7 @@ def record(link_id: int, publication: Publication | None) -> None:
         "state": publication.state,
         "blocks_written": publication.blocks_written,
         "content_hash": publication.content_hash,
+        "written_properties": publication.written_properties,
         "updated_at": now,
     }
     PublicationRow.insert(link=link_id, created_at=now, **values).on_conflict(

@@ -4,6 +4,12 @@ Property values keep Notion's limits: text split into items of 2 000 units, at m
 multi-select options, option names without commas and at most 100 characters.
 Long texts are cut (with "…") to what a table cell usefully shows: the page body holds
 the whole summary.
+
+Besides the properties every database needs, a few are written when the database has
+them (:data:`OPTIONAL_PROPERTIES`, by name and type): ``Type`` (a select) takes the
+page's kind (``content.page_type``), ``Saved`` (a date) and ``Status`` (a select) the
+link's import metadata (when the user saved it; unread, read or archived). A value that
+is not known is not written: it stays the user's.
 """
 
 from __future__ import annotations
@@ -14,8 +20,8 @@ from typing import Any
 
 from services.notion import richtext
 from services.notion.publishers.base import PublishDocument
-from services.notion.settings import PropertyNames
 from shared.errors import PermanentError
+from shared.notion_settings import PropertyNames
 
 #: The type each field's property must have.
 EXPECTED_TYPES: dict[str, str] = {
@@ -28,6 +34,12 @@ EXPECTED_TYPES: dict[str, str] = {
     "author": "rich_text",
     "published": "date",
 }
+#: Optional properties by name: (their type, the document's attribute they show).
+OPTIONAL_PROPERTIES: dict[str, tuple[str, str]] = {
+    "Type": ("select", "page_type"),
+    "Saved": ("date", "saved_at"),
+    "Status": ("select", "read_status"),
+}
 MAX_URL = 2000
 MAX_OPTIONS = 100
 MAX_OPTION_NAME = 100
@@ -36,8 +48,14 @@ MAX_TITLE = richtext.MAX_TEXT
 MAX_PROPERTY_TEXT = 10 * richtext.MAX_TEXT
 
 
-def page_properties(document: PublishDocument, names: PropertyNames) -> dict[str, Any]:
-    """Return the property values of ``document``'s page."""
+def page_properties(
+    document: PublishDocument, names: PropertyNames, schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return the property values of ``document``'s page.
+
+    The optional properties the data source (``schema``) has are written when the
+    document has a value for them.
+    """
     if richtext.utf16_len(document.url) > MAX_URL:
         raise PermanentError(
             f"link {document.link_id}: its URL is longer than the {MAX_URL} characters a "
@@ -55,7 +73,35 @@ def page_properties(document: PublishDocument, names: PropertyNames) -> dict[str
         names.summary: {"rich_text": _text(document.summary)},
         names.author: {"rich_text": _text(", ".join(document.authors))},
         names.published: {"date": _date(document.published_at)},
+        **{
+            name: value
+            for name, value in _optional(document, schema or {}).items()
+            if name not in vars(names).values()
+        },
     }
+
+
+def optional_found(schema: dict[str, Any]) -> list[str]:
+    """Return the optional properties the data source has with the expected type."""
+    return [
+        name
+        for name, (kind, _) in OPTIONAL_PROPERTIES.items()
+        if (schema.get(name) or {}).get("type") == kind
+    ]
+
+
+def _optional(document: PublishDocument, schema: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in optional_found(schema):
+        kind, attribute = OPTIONAL_PROPERTIES[name]
+        value = getattr(document, attribute, None)
+        if kind == "select" and value:
+            option = option_name(str(value))
+            if option:
+                values[name] = {"select": {"name": option}}
+        elif kind == "date" and isinstance(value, datetime.date):
+            values[name] = {"date": _date(value)}
+    return values
 
 
 def option_name(value: str) -> str:

@@ -11,10 +11,12 @@ from services.notion.client import NotionAPI
 from services.notion.publishers import PublishDocument, Publisher
 from services.notion.publishers.markdown import MarkdownPublisher
 from services.notion.publishers.notion import NotionPublisher
-from services.notion.settings import NotionSettings
+from services.notion.shared_state import SharedCache
 from shared.blocks import Block, paragraphs_from_text, validate_blocks
 from shared.errors import MissingInput
+from shared.imports.library import front_matter, merged_tags
 from shared.models import Content, Enrichment, Link
+from shared.notion_settings import NotionSettings
 from shared.ratelimit import RateLimiter
 from shared.settings import Settings
 
@@ -37,15 +39,19 @@ def build_publisher(settings: Settings) -> Publisher:
 
 def notion_publisher(notion: NotionSettings) -> NotionPublisher:
     """Return a Notion publisher sharing its token's rate limit with every process."""
-    # The bucket is per token: Notion limits each integration, whichever database it uses.
+    # One bucket per token (Notion limits each integration, whichever database it uses)
+    # and, inside the client, one per workspace (shared by every integration of it).
     token_id = hashlib.sha256(notion.token.encode()).hexdigest()[:16]
-    limiter = RateLimiter(
-        redis.Redis.from_url(notion.redis_url, socket_connect_timeout=5, socket_timeout=10),
-        f"notion:{token_id}",
-        notion.rate_limit,
-        CLIENT_BURST,
+    client = redis.Redis.from_url(notion.redis_url, socket_connect_timeout=5, socket_timeout=10)
+    limiter = RateLimiter(client, f"notion:{token_id}", notion.rate_limit, CLIENT_BURST)
+    api = NotionAPI(
+        notion.token,
+        notion.base_url,
+        limiter,
+        notion.request_timeout,
+        cache=SharedCache(client),
+        workspace_rate=notion.workspace_rate_limit,
     )
-    api = NotionAPI(notion.token, notion.base_url, limiter, notion.request_timeout)
     return NotionPublisher(
         api,
         notion.database_id,
@@ -65,13 +71,18 @@ def document_for(link: Link, content: Content, enrichment: Enrichment) -> Publis
         text=content.text,
         summary=enrichment.summary,
         category=enrichment.category,
-        tags=list(enrichment.tags),
+        # The user's own tags (an import) first, then the enrichment's, once each.
+        tags=[tag["name"] for tag in merged_tags(link.user_tags, enrichment.tags)],
         sentiment=enrichment.sentiment,
         sentiment_score=enrichment.sentiment_score,
         authors=list(content.authors),
         published_at=content.published_at,
         language=enrichment.language or content.language,
         blocks=_blocks(link.id, content),
+        page_type=content.page_type,
+        saved_at=link.saved_at.date() if link.saved_at else None,
+        read_status=link.read_status,
+        library=front_matter(link),
     )
 
 

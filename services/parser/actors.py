@@ -5,42 +5,20 @@ from __future__ import annotations
 import logging
 
 import dramatiq
-from dramatiq.middleware import Middleware
 
-from services.parser.extract import extract_article, warm_up
+from services.parser.extract import extract_article
 from services.parser.feeds import InvalidFeed, read_feed
 from services.parser.fetch import FEED, fetch_page
 from shared import feeds, store
 from shared.errors import FetchError, FetchRejected, RateLimited
 from shared.feeding import FeedLimits
 from shared.feeds import POLL_ACTOR, POLL_QUEUE, POLL_TIME_LIMIT_MS
-from shared.middleware.registry import FETCH_GUARD, describe_worker
 from shared.pipeline import PARSE, stage_actor
 from shared.settings import get_settings
 from shared.tasks import TaskService
 from shared.urgency import GATE, yield_to_urgent
 
 log = logging.getLogger(__name__)
-
-
-class ParserWarmUp(Middleware):
-    """Warm the extractors up in each worker process before it takes a message."""
-
-    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        """Extract the built-in page once (see :func:`extract.warm_up`)."""
-        try:
-            warm_up()
-        except Exception:
-            # Only the first page would be slower: the worker starts all the same.
-            log.warning("parser: warming the extractors up failed", exc_info=True)
-
-
-class FetchGuardReport(Middleware):
-    """Report the fetch guard each parser process applies, for ``kbm doctor``."""
-
-    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        """Put this process's fetch settings into its worker registry entry."""
-        describe_worker(broker, FETCH_GUARD, get_settings().fetch_guard())
 
 
 @stage_actor(PARSE)
@@ -64,11 +42,18 @@ def parse_item(item_id: int) -> None:
         content_hash=article.content_hash,
         blocks=article.blocks,
         canonical_url=article.canonical_url,
+        page_type=article.page_type,
     )
     if duplicate_of is not None:
         # Stored all the same: the link view shows content.duplicate_of to the user.
         log.info("link %s (%s) holds the same article as link %s", link.id, link.url, duplicate_of)
-    log.debug("link %s extracted by %s: %s words", link.id, article.method, article.word_count)
+    log.debug(
+        "link %s (%s page) extracted by %s: %s words",
+        link.id,
+        article.page_type,
+        article.method,
+        article.word_count,
+    )
 
 
 @dramatiq.actor(
@@ -110,7 +95,3 @@ def poll_feed(feed_id: int) -> None:
         permanent = isinstance(ex, FetchRejected) and not isinstance(ex, InvalidFeed)
         outcome = feeds.record_failure(feed_id, str(ex), permanent=permanent)
     log.info("feed %s polled: %s", feed_id, outcome)
-
-
-dramatiq.get_broker().add_middleware(ParserWarmUp())
-dramatiq.get_broker().add_middleware(FetchGuardReport())

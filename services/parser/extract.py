@@ -1,9 +1,13 @@
 """Turn a fetched HTML page into an article: blocks, text and what is known about it.
 
-trafilatura and readability-lxml both read the page, and :mod:`services.parser.combine`
-keeps what they agree on (newspaper4k referees the rare pages where they share
-nothing). Every library works on HTML we fetched ourselves and is never given a chance
-to fetch anything: no images, feeds or follow-up pages.
+First the page's type is read (:mod:`services.parser.page_type`: article, forum,
+product, collection, listing, documentation, service). A page that says it is an
+article is read by trafilatura and readability-lxml, and
+:mod:`services.parser.combine` keeps what they agree on (newspaper4k referees the rare
+pages where they share nothing); every other page is read with the strategy of its
+type (:mod:`services.parser.strategy`). Every library works on HTML we fetched
+ourselves and is never given a chance to fetch anything: no images, feeds or
+follow-up pages.
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from services.parser import metadata
+from lxml.html import HtmlElement
+
+from services.parser import metadata, page_type
 from services.parser.combine import combine
 from services.parser.extractors import Extraction
 from services.parser.extractors import newspaper as newspaper_extractor
 from services.parser.extractors import readability as readability_extractor
 from services.parser.extractors import trafilatura as trafilatura_extractor
 from services.parser.html import parse_page
+from services.parser.strategy import PageExtraction, extract_typed
 from shared.blocks import Block
 from shared.errors import ExtractionError
 from shared.urgency import yield_to_urgent
@@ -32,6 +39,9 @@ _WORDS = re.compile(
     r"|[^\s\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+"
 )
 _TOKEN = re.compile(r"\w+")
+#: The ensemble's article is trafilatura's when the agreement keeps less than this share
+#: of its words (on the article benchmark it keeps 0.61 or more).
+KEPT_AT_LEAST = 0.5
 
 #: The page a worker extracts when it starts (:func:`warm_up`); no declared language,
 #: so the language model is loaded too.
@@ -67,6 +77,8 @@ class Article:
     canonical_url: str | None = None
     #: Which extractors produced the blocks, e.g. "trafilatura confirmed by readability".
     method: str = ""
+    #: What kind of page it is (one of ``page_type.PAGE_TYPES``).
+    page_type: str = page_type.ARTICLE
 
 
 def extract_article(html: str, url: str) -> Article:
@@ -83,7 +95,44 @@ def extract_article(html: str, url: str) -> Article:
     declared_language = metadata.declared_language(tree)
     canonical = metadata.canonical_url(tree, url)
     titles = metadata.page_titles(tree)
+    kind = page_type.classify(tree, url)
 
+    if kind.declared_article:
+        result = _ensemble(tree, html, url, titles, declared_language)
+    else:
+        result = extract_typed(tree, url, kind.page_type)
+        known = [found.title for found in result.sources if found.title] + titles
+        result = dataclasses.replace(result, blocks=_after_title(result.blocks, known))
+    if not result.blocks:
+        raise ExtractionError(f"no article text found in {url}")
+
+    blocks = result.blocks
+    text = "\n\n".join(block["text"] for block in blocks)
+    # Metadata from the first extractor that has it: trafilatura's is the most complete.
+    sources = result.sources
+    title = next((found.title for found in sources if found.title), "")
+    dates = (metadata.parse_date(found.date) for found in sources)
+    images = (metadata.http_url(found.image, url) for found in sources)
+    return Article(
+        title=title or (titles[0] if titles else blocks[0]["text"][:200]),
+        text=text,
+        authors=next((found.authors for found in sources if found.authors), []),
+        published_at=next((date for date in dates if date), None),
+        language=declared_language or metadata.detect_language(text),
+        top_image=next((image for image in images if image), None),
+        word_count=word_count(text),
+        content_hash=content_hash(text),
+        blocks=blocks,
+        canonical_url=canonical,
+        method=result.method,
+        page_type=result.page_type or kind.page_type,
+    )
+
+
+def _ensemble(
+    tree: HtmlElement, html: str, url: str, titles: list[str], declared_language: str | None
+) -> PageExtraction:
+    """Return the article trafilatura and readability agree on (see ``combine``)."""
     yield_to_urgent()
     primary = trafilatura_extractor.extract(tree, url)
     yield_to_urgent()
@@ -101,29 +150,18 @@ def extract_article(html: str, url: str) -> Article:
     result = combine(
         _without_title(primary, known_titles), _without_title(secondary, known_titles), ask_referee
     )
-    if result is None or not result.blocks:
-        raise ExtractionError(f"no article text found in {url}")
-
-    blocks = result.blocks
-    text = "\n\n".join(block["text"] for block in blocks)
-    # Metadata from the first extractor that has it: trafilatura's is the most complete.
     sources = [found for found in (primary, secondary, *referee) if found]
-    title = next((found.title for found in sources if found.title), "")
-    dates = (metadata.parse_date(found.date) for found in sources)
-    images = (metadata.http_url(found.image, url) for found in sources)
-    return Article(
-        title=title or (titles[0] if titles else blocks[0]["text"][:200]),
-        text=text,
-        authors=next((found.authors for found in sources if found.authors), []),
-        published_at=next((date for date in dates if date), None),
-        language=declared_language or metadata.detect_language(text),
-        top_image=next((image for image in images if image), None),
-        word_count=word_count(text),
-        content_hash=content_hash(text),
-        blocks=blocks,
-        canonical_url=canonical,
-        method=result.method,
-    )
+    if result is None:
+        return PageExtraction([], "nothing found", sources)
+    trimmed = _without_title(primary, known_titles)
+    if trimmed and word_count(_text(result.blocks)) < KEPT_AT_LEAST * word_count(trimmed.text):
+        # The two agreed on a sliver of trafilatura's text: not the article's edges.
+        return PageExtraction(trimmed.blocks, "trafilatura (agreement too small)", sources)
+    return PageExtraction(result.blocks, result.method, sources)
+
+
+def _text(blocks: list[Block]) -> str:
+    return "\n\n".join(block["text"] for block in blocks)
 
 
 def warm_up() -> Article:
@@ -151,11 +189,15 @@ def _without_title(extraction: Extraction | None, titles: list[str]) -> Extracti
     """Drop the leading blocks that repeat the page's title: it is stored on its own."""
     if extraction is None:
         return None
+    return dataclasses.replace(extraction, blocks=_after_title(extraction.blocks, titles))
+
+
+def _after_title(blocks: list[Block], titles: list[str]) -> list[Block]:
+    """Return ``blocks`` without the leading ones that repeat one of ``titles``."""
     known = {_tokens(title) for title in titles if _tokens(title)}
-    blocks = extraction.blocks
     while len(blocks) > 1 and _tokens(blocks[0]["text"]) in known:
         blocks = blocks[1:]
-    return dataclasses.replace(extraction, blocks=blocks)
+    return blocks
 
 
 def _tokens(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from urllib.parse import urljoin
 
@@ -76,3 +77,48 @@ def parse_date(value: str | None) -> datetime.date | None:
         return datetime.date.fromisoformat(value[:10])
     except ValueError:
         return None
+
+
+def declared_authors(tree: HtmlElement) -> list[str]:
+    """Return the authors the page names in its meta tags or JSON-LD (cheap, no guessing)."""
+    names = [str(name) for name in tree.xpath("//meta[@name = 'author']/@content")]
+    for script in tree.xpath("//script[@type = 'application/ld+json']/text()")[:5]:
+        try:
+            data = json.loads(str(script))
+        except ValueError:
+            continue
+        for node in data if isinstance(data, list) else [data]:
+            author = node.get("author") if isinstance(node, dict) else None
+            for person in author if isinstance(author, list) else [author]:
+                if isinstance(person, dict) and isinstance(person.get("name"), str):
+                    names.append(person["name"])
+                elif isinstance(person, str):
+                    names.append(person)
+    # Several names in one value are separated as trafilatura separates them.
+    cleaned = (" ".join(part.split()) for name in names for part in re.split(r"[;|]", name))
+    return list(dict.fromkeys(name for name in cleaned if name and len(name) <= 100))
+
+
+def declared_date(tree: HtmlElement) -> str | None:
+    """Return the publication date the page declares (meta tags, JSON-LD, ``<time>``)."""
+    candidates = tree.xpath(
+        "//meta[@property = 'article:published_time' or @name = 'date'"
+        " or @itemprop = 'datePublished' or @name = 'publish-date']/@content"
+        " | //*[@itemprop = 'datePublished']/@datetime"
+    )
+    for script in tree.xpath("//script[@type = 'application/ld+json']/text()")[:5]:
+        match = re.search(r'"datePublished"\s*:\s*"([^"]+)"', str(script))
+        if match:
+            candidates.append(match.group(1))
+    candidates += tree.xpath("(//time/@datetime)[1]")
+    for candidate in candidates:
+        value = str(candidate).strip()
+        if parse_date(value):
+            return value
+    return None
+
+
+def declared_image(tree: HtmlElement) -> str | None:
+    """Return the page's preview image (``og:image``, ``twitter:image``), if it names one."""
+    found = tree.xpath("//meta[@property = 'og:image' or @name = 'twitter:image']/@content")
+    return str(found[0]).strip() if found else None

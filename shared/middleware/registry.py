@@ -35,7 +35,7 @@ FETCH_GUARD = "fetch_guard"
 
 
 class WorkerRegistry(Middleware):
-    """Register a worker process in Redis while it runs."""
+    """Register a worker process in Redis while it runs (installed on Redis brokers only)."""
 
     def __init__(self) -> None:
         #: More of what this process says about itself (see :func:`describe_worker`).
@@ -43,8 +43,7 @@ class WorkerRegistry(Middleware):
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         """Add this process to the registry."""
-        if not isinstance(broker, RedisBroker):
-            return
+        assert isinstance(broker, RedisBroker)
         queues = sorted(worker.consumer_whitelist or broker.get_declared_queues())
         entry = {
             "queues": [queue for queue in queues if not is_delay_queue(queue)],
@@ -60,8 +59,7 @@ class WorkerRegistry(Middleware):
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         """Remove this process from the registry."""
-        if not isinstance(broker, RedisBroker):
-            return
+        assert isinstance(broker, RedisBroker)
         try:
             broker.client.hdel(WORKERS_KEY, broker.broker_id)
         except Exception as ex:

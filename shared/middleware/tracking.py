@@ -22,7 +22,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware, SkipMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
-from shared import lifecycle
+from shared import items
 from shared.errors import outage_wait
 from shared.feeding import FeedLimits, feed, well_stocked
 from shared.pipeline import stage_of_actor
@@ -94,7 +94,7 @@ class ItemTracking(Middleware):
         if stage is None:
             return
         time_limit_ms = broker.get_actor(message.actor_name).options.get("time_limit")
-        decision = lifecycle.start_stage(
+        decision = items.current().start_stage(
             int(message.args[0]),
             stage.name,
             lease_seconds=(time_limit_ms / 1000 + self.grace_seconds) if time_limit_ms else None,
@@ -121,11 +121,11 @@ class ItemTracking(Middleware):
             return
         item_id = int(message.args[0])
         if exception is None:
-            following = lifecycle.finish_stage(item_id, stage.name)
+            following = items.current().finish_stage(item_id, stage.name)
             self._top_up(broker, [stage.name] + ([following] if following else []))
             return
         final = is_final_failure(broker.get_actor(message.actor_name), message, exception)
-        lifecycle.fail_stage(
+        items.current().fail_stage(
             item_id,
             stage.name,
             describe_error(exception, message),

@@ -21,12 +21,15 @@ class UrgentFirst(Middleware):
     thread whether the message that ends was an urgent one.
     """
 
-    def __init__(self, gate: UrgentGate = GATE) -> None:
+    def __init__(self, gate: UrgentGate = GATE, *, shared: bool = False) -> None:
         self.gate = gate
+        #: Whether the gate is shared with the host's other processes (a Redis broker).
+        self.shared = shared
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         """Share urgent work with the other worker processes through Redis."""
-        if isinstance(broker, RedisBroker):
+        if self.shared:
+            assert isinstance(broker, RedisBroker)
             key = Keys(broker.namespace).urgent_running(socket.gethostname())
             self.gate.share(broker.client, key)
 

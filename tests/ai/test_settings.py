@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from services.ai.prices import DEFAULT_PRICES, Price, cost_of, parse_prices, price_of
-from services.ai.settings import AISettings
+from shared.ai_prices import DEFAULT_PRICES, Price, cost_of, parse_prices, price_of
+from shared.ai_settings import AISettings
 from shared.errors import ConfigurationError
 from shared.settings import Settings
 

@@ -7,7 +7,7 @@ import pytest
 import redis
 from falcon.testing import TestClient
 
-from shared import lifecycle
+from shared import items
 from shared.models import Status, Task, TaskItem
 from shared.settings import Settings
 from tests.api.conftest import assert_problem, client_with, urls
@@ -206,8 +206,8 @@ def test_retrying_sends_failed_items_again_from_the_stage_they_failed_in(
     # Given a task whose only item failed for good in the parse stage (as a worker records it)
     task_id = _created(client.simulate_post("/api/pipeline", json={"urls": urls(1)}), 1)
     item = TaskItem.get(TaskItem.task == task_id)
-    assert lifecycle.start_stage(item.id, "parse").run
-    lifecycle.fail_stage(item.id, "parse", "HTTP 500", final=True, attempt=1)
+    assert items.current().start_stage(item.id, "parse").run
+    items.current().fail_stage(item.id, "parse", "HTTP 500", final=True, attempt=1)
     redis_client.delete("dramatiq:parsing", "dramatiq:parsing.msgs")
 
     # When it is retried

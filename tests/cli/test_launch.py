@@ -34,6 +34,13 @@ from shared.settings import Settings
 from tests.stack import KBM, Stack, free_port, running_stack, stack_env
 
 
+def test_a_malloc_arena_setting_of_the_operator_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    command = worker_command("parser", Settings.from_env(_env_file=None))
+    assert "MALLOC_ARENA_MAX" not in command.env  # the process inherits the operator's 4
+    assert "MALLOC_ARENA_MAX" not in worker_command("ai", Settings.from_env(_env_file=None)).env
+
+
 def test_a_worker_command_runs_dramatiq_with_the_setup_callable_on_its_queue() -> None:
     settings = Settings.from_env(_env_file=None, worker_count_parsing=5, worker_poll_ms=50)
     command = worker_command("parser", settings, threads=2)
@@ -41,9 +48,13 @@ def test_a_worker_command_runs_dramatiq_with_the_setup_callable_on_its_queue() -
         sys.executable,
         "-m",
         "dramatiq",
-        "shared.broker:setup",
+        "services.parser.worker:setup",
         "services.parser.actors",
     ]
+    # The parser's processes use one malloc arena (they extract one page at a time)
+    assert command.env["MALLOC_ARENA_MAX"] == "1"
+    # A service without middleware of its own runs the shared setup
+    assert worker_command("ai", settings).argv[3:5] == ["shared.broker:setup", "services.ai.actors"]
     assert command.argv[command.argv.index("--queues") + 1] == "parsing"
     assert command.argv[command.argv.index("--processes") + 1] == "5"
     # Two threads for the prefetched messages, one spare for a message moved to the head

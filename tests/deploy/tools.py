@@ -394,7 +394,7 @@ def ai_setting_names() -> set[str]:
     """Return the variables of the ai service's settings (``settings.ai``): AI_<FIELD>."""
     from dataclasses import fields
 
-    from services.ai.settings import AISettings
+    from shared.ai_settings import AISettings
 
     return {f"AI_{field.name.upper()}" for field in fields(AISettings)}
 
@@ -407,7 +407,7 @@ def notion_setting_names() -> set[str]:
     """
     from dataclasses import MISSING, fields
 
-    from services.notion.settings import NotionSettings, PropertyNames
+    from shared.notion_settings import NotionSettings, PropertyNames
 
     names = set()
     for field in fields(NotionSettings):

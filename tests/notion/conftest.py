@@ -17,6 +17,7 @@ import redis
 
 from services.notion.client import NotionAPI
 from services.notion.publishers.notion import NotionPublisher
+from services.notion.shared_state import SharedCache
 from shared.ratelimit import RateLimiter
 from tests.notion.notion_server import NotionServer
 
@@ -40,11 +41,21 @@ def make_api(
     burst: float = 1.0,
     token: str | None = None,
     request_timeout: float = 5.0,
+    workspace_rate: float | None = None,
 ) -> NotionAPI:
     """Return an API client of ``server`` paced by the Redis bucket ``bucket``."""
     client = redis.Redis.from_url(NOTION_REDIS_URL)
     limiter = RateLimiter(client, f"notion:test:{bucket}", rate, burst)
-    return NotionAPI(token or server.token, server.base_url, limiter, request_timeout)
+    # Identity and schema are shared by the publishers of one test, as by processes.
+    cache = SharedCache(client, prefix=f"kbm:notion:test:{bucket}:")
+    return NotionAPI(
+        token or server.token,
+        server.base_url,
+        limiter,
+        request_timeout,
+        cache=cache,
+        workspace_rate=workspace_rate,
+    )
 
 
 PublisherFactory = Callable[..., NotionPublisher]
@@ -59,7 +70,7 @@ def make_publisher(notion_server: NotionServer) -> PublisherFactory:
         target = server or notion_server
         api_options = {
             key: options.pop(key)
-            for key in ("rate", "burst", "token", "request_timeout")
+            for key in ("rate", "burst", "token", "request_timeout", "workspace_rate")
             if key in options
         }
         api = make_api(target, bucket=bucket, **api_options)

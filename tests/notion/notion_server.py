@@ -6,8 +6,18 @@ check and Notion's error body ``{"object": "error", "status", "code", "message"}
 Every documented limit answers 400 ``validation_error`` when broken: 2 000 UTF-16 units
 per text, 100 items per rich-text array, 100 blocks per children array, two levels of
 nesting, 1 000 blocks and 500 KB per request, 2 000-character URLs, 100 options without
-commas. A token bucket (3 requests/s by default) answers 429 ``rate_limited`` with
-``Retry-After``, and faults are injected on demand (see :meth:`NotionServer.inject`).
+commas. Both rate limits are enforced: a token bucket per integration (3 requests/s by
+default) and one per workspace shared by every integration of it (``workspace_rate``),
+each answering 429 ``rate_limited`` with ``Retry-After`` and
+``additional_data.rate_limit_reason`` (``connection`` or ``workspace``). Faults are
+injected on demand (see :meth:`NotionServer.inject`), a 529 ``service_overload`` among
+them, or every Nth request (``every=N``).
+
+Like Notion, it knows who wrote what: ``GET /v1/users/me`` names the integration's bot
+user and its workspace, and every block and page carries ``created_by``. The helpers
+``user_*`` edit as a person in Notion's app would (a paragraph, a property value, a new
+property), so tests can check that the publisher keeps what the user did. Deleted blocks
+(``DELETE /v1/blocks/{id}``) and trashed pages are kept apart for tests to inspect.
 
 Every request and page is recorded, so a test can count requests per page and see that
 no URL has two pages. It imports nothing from the service it checks.
@@ -86,6 +96,7 @@ class NotionError(Exception):
         self.code = code
         self.message = message
         self.headers: dict[str, str] = {}
+        self.additional_data: dict[str, Any] | None = None
 
 
 def invalid(message: str) -> NotionError:
@@ -112,7 +123,12 @@ class Fault:
     code: str = "internal_server_error"
     seconds: float = 0.0
     retry_after: float | None = None
+    #: ``additional_data.rate_limit_reason`` of the answer (a 429's limit).
+    reason: str | None = None
+    #: Answer only every Nth matching request (0: every one, after ``skip``).
+    every: int = 0
     hits: int = 0
+    seen: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         """Tell whether this fault concerns a request."""
@@ -166,8 +182,17 @@ class NotionServer:
         data_sources: int = 1,
         block_limit: int | None = None,
         latency: float = 0.0,
+        workspace_rate: float | None = None,
     ) -> None:
         self.token = token
+        self.bot_id = str(uuid.uuid4())
+        self.user_id = str(uuid.uuid4())
+        self.workspace_id = str(uuid.uuid4())
+        #: token -> (its bot user's id, its per-integration bucket).
+        self.integrations: dict[str, tuple[str, _Bucket]] = {}
+        self.workspace_bucket: _Bucket | None = None
+        self.trashed_blocks: dict[str, dict[str, Any]] = {}
+        self.trashed_pages: set[str] = set()
         self.database_id = str(uuid.uuid4())
         self.data_source_ids = [str(uuid.uuid4()) for _ in range(data_sources)]
         self.data_source_id = self.data_source_ids[0]
@@ -178,6 +203,12 @@ class NotionServer:
         self.latency = latency
         self.bucket = _Bucket(rate, burst if burst is not None else max(1.0, rate))
         self.bucket.tokens = self.bucket.capacity
+        self.integrations[token] = (self.bot_id, self.bucket)
+        if workspace_rate is not None:
+            self.workspace_bucket = _Bucket(workspace_rate, max(1.0, workspace_rate))
+            self.workspace_bucket.tokens = self.workspace_bucket.capacity
+        #: Who writes the request being served (a bot user id, or the person's).
+        self._writer = self.bot_id
         self.pages: dict[str, dict[str, Any]] = {}
         self.blocks: dict[str, dict[str, Any]] = {}
         self.children: dict[str, list[str]] = {}
@@ -205,6 +236,56 @@ class NotionServer:
         with self.lock:
             self.bucket = _Bucket(rate, burst if burst is not None else max(1.0, rate))
             self.bucket.tokens = self.bucket.capacity
+            self.integrations[self.token] = (self.bot_id, self.bucket)
+
+    def set_workspace_rate(self, rate: float, burst: float | None = None) -> None:
+        """Limit the whole workspace (every integration together) to ``rate`` requests/s."""
+        with self.lock:
+            self.workspace_bucket = _Bucket(rate, burst if burst is not None else max(1.0, rate))
+            self.workspace_bucket.tokens = self.workspace_bucket.capacity
+
+    def add_integration(self, rate: float = 3.0) -> str:
+        """Add another integration of the same workspace; return its token."""
+        token = f"secret-{uuid.uuid4().hex}"
+        bucket = _Bucket(rate, max(1.0, rate))
+        bucket.tokens = bucket.capacity
+        with self.lock:
+            self.integrations[token] = (str(uuid.uuid4()), bucket)
+        return token
+
+    def user_append(
+        self, page_id: str, texts: list[str], *, after: str | None = None, at_start: bool = False
+    ) -> list[str]:
+        """Add paragraphs to a page as a person in Notion's app; return their block ids.
+
+        They go at the end, after block ``after``, or first on the page (``at_start``).
+        """
+        blocks = [
+            {"type": "paragraph", "paragraph": {"rich_text": [{"text": {"content": text}}]}}
+            for text in texts
+        ]
+        with self.lock:
+            self._writer = self.user_id
+            try:
+                parent = self._page(page_id)["id"]
+                created = self._insert(parent, blocks, after)
+            finally:
+                self._writer = self.bot_id
+            if at_start:
+                rest = [child for child in self.children[parent] if child not in created]
+                self.children[parent] = [*created, *rest]
+            return created
+
+    def user_set(self, page_id: str, name: str, value: dict[str, Any]) -> None:
+        """Set a property of a page (``{"select": {"name": …}}``…) as a person would."""
+        with self.lock:
+            page = self._page(page_id)
+            page["properties"].update(self._checked_properties({name: value}))
+
+    def user_add_property(self, name: str, kind: str) -> None:
+        """Add a property to the database as a person would (a Rating, a Status)."""
+        with self.lock:
+            self.schema[name] = _property_schema(name, kind)
 
     def close(self) -> None:
         """Stop serving; hanging requests give up."""
@@ -309,6 +390,8 @@ class NotionServer:
                 "message": ex.message,
                 "request_id": str(uuid.uuid4()),
             }
+            if ex.additional_data is not None:
+                payload["additional_data"] = ex.additional_data
             return ("answer", ex.status, ex.headers, json.dumps(payload).encode())
         record.status = status
         return ("answer", status, {}, json.dumps(answer, ensure_ascii=False).encode())
@@ -320,6 +403,9 @@ class NotionServer:
             if fault.skip > 0:
                 fault.skip -= 1
                 continue
+            fault.seen += 1
+            if fault.every and fault.seen % fault.every:
+                continue
             fault.times -= 1
             fault.hits += 1
             return fault
@@ -330,6 +416,8 @@ class NotionServer:
         error = NotionError(fault.status, fault.code, f"Injected fault: {fault.code}.")
         if fault.retry_after is not None:
             error.headers["Retry-After"] = str(fault.retry_after)
+        if fault.reason is not None:
+            error.additional_data = {"rate_limit_reason": fault.reason}
         return error
 
     def _serve(
@@ -341,18 +429,24 @@ class NotionServer:
         body: bytes,
         record: RequestRecord,
     ) -> tuple[int, dict[str, Any]]:
-        if headers.get("Authorization") != f"Bearer {self.token}":
+        auth = str(headers.get("Authorization") or "")
+        integration = self.integrations.get(auth.removeprefix("Bearer "))
+        if not auth.startswith("Bearer ") or integration is None:
             raise NotionError(401, "unauthorized", "API token is invalid.")
+        bot_id, bucket = integration
         version = headers.get("Notion-Version")
         if version is None:
             raise NotionError(400, "missing_version", "Notion-Version header should be defined.")
         if version != NOTION_VERSION:
             raise invalid(f"Notion-Version header should be {NOTION_VERSION}, got {version}.")
         with self.lock:
-            wait = self.bucket.take()
+            reason, wait = "connection", bucket.take()
+            if not wait and self.workspace_bucket is not None:
+                reason, wait = "workspace", self.workspace_bucket.take()
         if wait:
             error = NotionError(429, "rate_limited", "You have been rate limited.")
             error.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            error.additional_data = {"rate_limit_reason": reason}
             raise error
         if len(body) > MAX_REQUEST_BYTES:
             raise invalid(
@@ -366,6 +460,7 @@ class NotionServer:
             except ValueError:
                 raise NotionError(400, "invalid_json", "Error parsing JSON body.") from None
         with self.lock:
+            self._writer = bot_id
             return self._route(method, path, query, data, record)
 
     def _route(
@@ -380,6 +475,10 @@ class NotionServer:
         if segments[:1] != ["v1"]:
             raise NotionError(400, "invalid_request_url", "Invalid request URL.")
         route = segments[1:]
+        if method == "GET" and route == ["users", "me"]:
+            return 200, self._me()
+        if method == "DELETE" and len(route) == 2 and route[0] == "blocks":
+            return 200, self._delete_block(route[1], record)
         if method == "GET" and len(route) == 2 and route[0] == "databases":
             return 200, self._database(route[1])
         if method == "GET" and len(route) == 2 and route[0] == "data_sources":
@@ -398,6 +497,45 @@ class NotionServer:
             if method == "GET":
                 return 200, self._list_children(route[1], query)
         raise NotionError(400, "invalid_request", f"Unsupported request: {method} {path}.")
+
+    # Users and deletion ----------------------------------------------------------------
+
+    def _me(self) -> dict[str, Any]:
+        return {
+            "object": "user",
+            "id": self._writer,
+            "type": "bot",
+            "name": "KB Manager",
+            "bot": {
+                "owner": {"type": "workspace", "workspace": True},
+                "workspace_name": "Test workspace",
+                "workspace_id": self.workspace_id,
+            },
+        }
+
+    def _delete_block(self, block_id: str, record: RequestRecord) -> dict[str, Any]:
+        """Move a block (or a page) to the trash, as ``DELETE /v1/blocks/{id}`` does."""
+        for key, page in self.pages.items():
+            if _bare(key) == _bare(block_id):
+                record.page_id = key
+                page["in_trash"] = True
+                self.trashed_pages.add(key)
+                return {"object": "block", "id": key, "type": "child_page", "in_trash": True}
+        found = next((key for key in self.blocks if _bare(key) == _bare(block_id)), None)
+        if found is None:
+            if any(_bare(gone) == _bare(block_id) for gone in self.trashed_blocks):
+                raise invalid(
+                    "Can't edit block that is archived. You must unarchive the block before "
+                    "editing."
+                )
+            raise _not_found("block", block_id)
+        block = self.blocks[found]
+        owner = self._page_of(block["parent_id"])
+        record.page_id = owner["id"] if owner else None
+        answer = {**self._block_object(found), "in_trash": True, "archived": True}
+        self.children[block["parent_id"]].remove(found)
+        self.trashed_blocks[found] = self.blocks.pop(found)
+        return answer
 
     # Databases -------------------------------------------------------------------------
 
@@ -476,6 +614,7 @@ class NotionServer:
         return {
             "object": "page",
             "id": page["id"],
+            "created_by": {"object": "user", "id": page["created_by"]},
             "created_time": page["created_time"],
             "in_trash": page["in_trash"],
             "archived": page["in_trash"],
@@ -501,6 +640,7 @@ class NotionServer:
         now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
         page = {
             "id": page_id,
+            "created_by": self._writer,
             "created_time": now,
             "in_trash": False,
             "url": f"https://www.notion.so/{page_id.replace('-', '')}",
@@ -530,6 +670,8 @@ class NotionServer:
             self.children[page["id"]] = []
         if trash is not None:
             page["in_trash"] = bool(trash)
+            if trash:
+                self.trashed_pages.add(page["id"])
         return self._page_object(page)
 
     def _checked_properties(self, properties: dict[str, Any]) -> dict[str, Any]:
@@ -641,6 +783,8 @@ class NotionServer:
             "id": block_id,
             "type": kind,
             "has_children": bool(self.children.get(block_id)),
+            "created_by": {"object": "user", "id": block["created_by"]},
+            "last_edited_by": {"object": "user", "id": block["created_by"]},
             "in_trash": False,
             kind: block[kind],
         }
@@ -695,7 +839,12 @@ class NotionServer:
             kind = block["type"]
             payload = {key: value for key, value in block[kind].items() if key != "children"}
             block_id = str(uuid.uuid4())
-            self.blocks[block_id] = {"type": kind, kind: payload, "parent_id": parent}
+            self.blocks[block_id] = {
+                "type": kind,
+                kind: payload,
+                "parent_id": parent,
+                "created_by": self._writer,
+            }
             self.children[block_id] = []
             created.append(block_id)
             self._insert(block_id, block[kind].get("children") or [], None)

@@ -123,3 +123,57 @@ def test_a_failed_append_is_retried_and_continues_the_same_page(
     content = notion_server.content(page_id)
     assert [text for _, text in content[1:]] == [block["text"].strip() for block in blocks]
     assert StageRun.get(StageRun.stage == "publish").attempts == 2
+
+
+def test_a_republish_task_keeps_the_users_edits_and_adopts_their_tags(
+    broker: StubBroker,
+    notion_server: NotionServer,
+    make_publisher: PublisherFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a published link whose page the user edited in Notion
+    publisher = make_publisher()
+    monkeypatch.setattr(actors, "publisher", lambda: publisher)
+    service = TaskService(broker)
+    [link_id] = enriched_links(service, 1, structured_blocks(1))
+    service.create_task(link_ids=[link_id], stages=["publish"])
+    run(broker)
+    first = progress.load(link_id)
+    assert first is not None and first.written_properties is not None
+    notion_server.user_set(first.page_id, "Category", {"select": {"name": "Mine"}})
+    notion_server.user_set(
+        first.page_id,
+        "Tags",
+        {"multi_select": [{"name": "queues"}, {"name": "notion"}, {"name": "to-read"}]},
+    )
+    notion_server.user_append(first.page_id, ["My note."])
+    # and whose article changed since
+    store.save_content(
+        link_id,
+        final_url=f"https://example.org/article/{link_id}",
+        title="Rewritten",
+        text="A new article.",
+        authors=[],
+        published_at=None,
+        language="en",
+        top_image=None,
+        word_count=3,
+        content_hash="new",
+        blocks=[{"type": "paragraph", "text": "A new article."}],
+    )
+
+    # When a publish-only task runs again (what `kbm republish` and republish_failed make)
+    task_id = service.create_task(link_ids=[link_id], stages=["publish"])["task_id"]
+    run(broker)
+
+    # Then the page holds the new article and everything the user did
+    assert Task.get_by_id(task_id).status == "completed"
+    assert list(notion_server.pages) == [first.page_id]
+    assert notion_server.content(first.page_id) == [
+        ("callout", f"Summary of {link_id}."),
+        ("paragraph", "A new article."),
+        ("paragraph", "My note."),
+    ]
+    properties = notion_server.pages[first.page_id]["properties"]
+    assert properties["Category"] == {"select": {"name": "Mine"}}
+    assert store.enrichment_of(link_id).tags == ["queues", "notion", "to-read"]

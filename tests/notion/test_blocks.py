@@ -88,10 +88,12 @@ def test_an_empty_summary_leaves_out_the_callout() -> None:
     assert [unit["type"] for unit in body] == ["paragraph"]
 
 
-def test_a_short_body_goes_flat_into_one_request() -> None:
-    units = page_body("Sum.", structured_blocks(3), overhead=2000)
+def test_a_short_body_is_one_container_of_the_integration_in_one_request() -> None:
+    blocks = structured_blocks(3)
+    units = page_body("Sum.", blocks, overhead=2000)
 
-    assert all(unit["type"] != CONTAINER for unit in units)
+    assert [unit["type"] for unit in units] == [CONTAINER]
+    assert flatten(units) == content_blocks("Sum.", blocks)
     assert len(batches(units, first_overhead=2000)) == 1
 
 
@@ -102,9 +104,9 @@ def test_a_long_body_is_wrapped_in_synced_blocks_and_takes_one_request() -> None
     units = page_body("Sum.", blocks, overhead=2000)
     requests = batches(units, first_overhead=2000)
 
-    assert units[0]["type"] == "callout"
-    assert {unit["type"] for unit in units[1:]} == {CONTAINER}
-    assert all(len(unit[CONTAINER]["children"]) <= CONTAINER_CHILDREN for unit in units[1:])
+    assert units[0][CONTAINER]["children"][0]["type"] == "callout"
+    assert {unit["type"] for unit in units} == {CONTAINER}
+    assert all(len(unit[CONTAINER]["children"]) <= CONTAINER_CHILDREN for unit in units)
     assert flatten(units) == content_blocks("Sum.", blocks)
     assert len(requests) == 1
     assert_within_limits(requests[0], 2000)

@@ -160,3 +160,55 @@ def test_an_unknown_database_is_object_not_found(client: httpx.Client) -> None:
     response = client.get("/v1/databases/" + "0" * 32)
 
     assert (response.status_code, response.json()["code"]) == (404, "object_not_found")
+
+
+def test_users_me_names_the_bot_user_and_its_workspace(
+    client: httpx.Client, notion_server: NotionServer
+) -> None:
+    me = client.get("/v1/users/me").json()
+
+    assert (me["object"], me["type"], me["id"]) == ("user", "bot", notion_server.bot_id)
+    assert me["bot"]["workspace_id"] == notion_server.workspace_id
+
+
+def test_blocks_say_who_created_them_and_a_delete_moves_one_to_the_trash(
+    client: httpx.Client, notion_server: NotionServer
+) -> None:
+    page = create(client, notion_server, children=[paragraph("ours")]).json()
+    [theirs] = notion_server.user_append(page["id"], ["theirs"])
+    blocks = client.get(f"/v1/blocks/{page['id']}/children").json()["results"]
+    assert [block["created_by"]["id"] for block in blocks] == [
+        notion_server.bot_id,
+        notion_server.user_id,
+    ]
+
+    deleted = client.delete(f"/v1/blocks/{blocks[0]['id']}")
+    again = client.delete(f"/v1/blocks/{blocks[0]['id']}")
+
+    assert deleted.status_code == 200 and deleted.json()["in_trash"] is True
+    assert_validation_error(again, "archived")
+    assert notion_server.children[page["id"]] == [theirs]
+
+
+def test_the_workspace_limit_answers_429_naming_it(notion_server: NotionServer) -> None:
+    notion_server.set_workspace_rate(1, burst=1)
+    other = notion_server.add_integration(rate=100)
+    answers = []
+    for token in (notion_server.token, other):
+        headers = {"Authorization": f"Bearer {token}", "Notion-Version": NOTION_VERSION}
+        answers.append(httpx.get(f"{notion_server.base_url}/v1/users/me", headers=headers))
+
+    assert answers[0].status_code == 200
+    assert answers[1].status_code == 429
+    assert answers[1].json()["additional_data"] == {"rate_limit_reason": "workspace"}
+    assert int(answers[1].headers["Retry-After"]) >= 1
+
+
+def test_a_fault_every_nth_request(client: httpx.Client, notion_server: NotionServer) -> None:
+    notion_server.inject(
+        "error", every=3, times=10, status=529, code="service_overload", retry_after=2
+    )
+
+    statuses = [client.get("/v1/users/me").status_code for _ in range(6)]
+
+    assert statuses == [200, 200, 529, 200, 200, 529]

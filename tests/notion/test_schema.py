@@ -8,8 +8,8 @@ import pytest
 
 from services.notion.doctor import check_notion
 from services.notion.properties import schema_problems
-from services.notion.settings import PropertyNames
 from shared.errors import ConfigurationError
+from shared.notion_settings import PropertyNames
 from shared.settings import Settings
 from tests.notion.conftest import PublisherFactory
 from tests.notion.documents import make_document
@@ -88,18 +88,22 @@ def test_publishing_to_a_mismatched_database_fails_before_any_page_is_created(
         assert server.pages == {}
 
 
-def test_doctor_reports_the_database_and_its_properties(
-    notion_server: NotionServer, tmp_path: Path, redis_url: str
-) -> None:
-    settings = Settings.from_env(
+def _notion_settings(server: NotionServer, tmp_path: Path, redis_url: str) -> Settings:
+    return Settings.from_env(
         _env_file=None,
         redis_url=redis_url,
         publisher="notion",
-        notion_token=notion_server.token,
-        notion_database_id=notion_server.database_id,
-        notion_base_url=notion_server.base_url,
+        notion_token=server.token,
+        notion_database_id=server.database_id,
+        notion_base_url=server.base_url,
         export_dir=tmp_path,
     )
+
+
+def test_doctor_reports_the_database_and_its_properties(
+    notion_server: NotionServer, tmp_path: Path, redis_url: str
+) -> None:
+    settings = _notion_settings(notion_server, tmp_path, redis_url)
 
     diagnosis = check_notion(settings)
 
@@ -107,6 +111,19 @@ def test_doctor_reports_the_database_and_its_properties(
     assert diagnosis.lines[0] == (
         f"publisher: notion, database {notion_server.database_id}, "
         f"data source {notion_server.data_source_id}"
+    )
+    assert diagnosis.lines[2].startswith("optional properties: none found")
+
+
+def test_doctor_names_the_optional_properties_it_found(tmp_path: Path, redis_url: str) -> None:
+    schema = {**DEFAULT_SCHEMA, "Type": "select", "Status": "select", "Saved": "rich_text"}
+    with NotionServer(rate=1000, schema=schema) as server:
+        diagnosis = check_notion(_notion_settings(server, tmp_path, redis_url))
+
+    assert diagnosis.ok
+    # Saved is not a date here: not one the publisher would write
+    assert diagnosis.lines[2].startswith(
+        "optional properties: 'Type' (select), 'Status' (select) found"
     )
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from services.notion.settings import PropertyNames, notion_id
 from shared.errors import ConfigurationError
+from shared.notion_settings import PropertyNames, notion_id
 from shared.settings import Settings
 
 DATABASE_ID = "0123456789abcdef0123456789abcdef"
@@ -42,6 +42,15 @@ def test_defaults_take_the_shared_settings_and_the_expected_property_names() -> 
     assert settings.properties == PropertyNames()
     assert settings.data_source_id is None
     assert (settings.request_timeout, settings.create_settle) == (30.0, 65.0)
+    assert settings.workspace_rate_limit is None
+
+
+def test_the_workspace_budget_is_set_apart_from_the_token_s() -> None:
+    settings = shared_settings(notion_rate_limit=3, notion_workspace_rate_limit="8").notion
+    assert (settings.rate_limit, settings.workspace_rate_limit) == (3.0, 8.0)
+    assert shared_settings(notion_workspace_rate_limit="").notion.workspace_rate_limit is None
+    with pytest.raises(ConfigurationError, match=r"^invalid setting NOTION_WORKSPACE_RATE_LIMIT"):
+        shared_settings(notion_workspace_rate_limit="0")
 
 
 def test_property_names_are_mapped_by_their_variables(monkeypatch: pytest.MonkeyPatch) -> None:

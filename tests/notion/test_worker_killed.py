@@ -166,6 +166,8 @@ def test_a_worker_killed_mid_page_leaves_one_complete_page_after_a_restart(
             "NOTION_RATE_LIMIT": "1000",
             "NOTION_REQUEST_TIMEOUT": "50",
             "RETRY_DELAYS": "0,0.2,0.4",
+            # A create with no answer is looked up once this has passed since it was sent.
+            "NOTION_CREATE_SETTLE": "2",
             "WORKER_POLL_MS": "50",
             "PYTHONUNBUFFERED": "1",
         }

@@ -11,8 +11,10 @@ import pytest
 from dramatiq.brokers.stub import StubBroker
 
 from services.parser import actors
+from services.parser import worker as parser_worker
 from services.parser.extract import warm_up
 from shared.broker import build_broker
+from shared.middleware.tracking import ItemTracking
 from shared.models import Content, Link, TaskItem
 from shared.pipeline import PARSE, actor_options
 from shared.settings import Settings
@@ -63,6 +65,7 @@ def test_the_article_is_stored_with_blocks_and_canonical_url_and_a_repeat_is_a_d
     repeat = Content.get(Content.link == second_link.id)
     assert stored.blocks == [{"type": "paragraph", "text": text} for text in PARAGRAPHS]
     assert stored.canonical_url == "https://news.example.com/lighthouses"
+    assert stored.page_type == "article"
     assert stored.title == "The quiet life of lighthouses"
     assert stored.duplicate_of_id is None
     assert repeat.duplicate_of_id == first_link.id
@@ -88,7 +91,7 @@ def test_a_parser_worker_loads_the_language_model_before_it_takes_a_message(
 ) -> None:
     # Given a process that has not loaded the language model yet (0.4 s on first use)
     monkeypatch.setattr(py3langid.langid, "IDENTIFIER", None)
-    stub = StubBroker(middleware=[actors.ParserWarmUp()])
+    stub = StubBroker(middleware=[parser_worker.ParserWarmUp()])
 
     # When a worker with the parser's warm-up starts
     worker = dramatiq.Worker(stub, worker_timeout=20, worker_threads=1)
@@ -105,3 +108,16 @@ def test_the_warm_up_page_is_a_whole_article_whose_language_is_detected() -> Non
     assert article.title == "Warming up the parser"
     assert article.language == "en"
     assert article.word_count > 80
+
+
+def test_the_parser_setup_installs_its_middleware(settings: Settings) -> None:
+    # When the parser's worker setup installs the broker (as `kbm worker parser` does)
+    broker = parser_worker.setup(settings, stub=True)
+    try:
+        installed = [type(middleware) for middleware in broker.middleware]
+        # Then the parser's own middleware is there, once, after the project's
+        assert installed.count(parser_worker.ParserWarmUp) == 1
+        assert installed.count(parser_worker.FetchGuardReport) == 1
+        assert installed.index(parser_worker.ParserWarmUp) > installed.index(ItemTracking)
+    finally:
+        broker.close()

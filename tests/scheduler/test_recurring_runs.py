@@ -9,7 +9,7 @@ import pytest
 from dramatiq.brokers.stub import StubBroker
 
 from services.scheduler.recurring import run_due_jobs
-from shared import lifecycle, recurring
+from shared import items, recurring
 from shared.broker import build_broker
 from shared.models import RecurringRun, Task, TaskItem
 from shared.schedule import RecurringJob, Schedule
@@ -37,10 +37,10 @@ def _fail_publish(tasks: TaskService, url: str) -> int:
     task_id = int(tasks.create_task(urls=[url])["task_id"])
     (item,) = TaskItem.select().where(TaskItem.task == task_id)
     for stage in ("parse", "enrich"):
-        lifecycle.start_stage(item.id, stage)
-        lifecycle.finish_stage(item.id, stage)
-    decision = lifecycle.start_stage(item.id, "publish")
-    lifecycle.fail_stage(
+        items.current().start_stage(item.id, stage)
+        items.current().finish_stage(item.id, stage)
+    decision = items.current().start_stage(item.id, "publish")
+    items.current().fail_stage(
         item.id, "publish", "Notion: object_not_found", final=True, attempt=decision.attempt
     )
     return int(item.link_id)

@@ -12,7 +12,7 @@ import pytest
 import redis
 from dramatiq.brokers.stub import StubBroker
 
-from shared import lifecycle
+from shared import items
 from shared.broker import build_broker
 from shared.db import bind_database, database
 from shared.errors import ConfigurationError, InvalidRequest
@@ -132,8 +132,8 @@ def _task_of(item_ids: list[int]) -> Counter[int]:
 
 def _complete(item_ids: list[int]) -> None:
     for item_id in item_ids:
-        assert lifecycle.start_stage(item_id, "parse").run
-        lifecycle.finish_stage(item_id, "parse")
+        assert items.current().start_stage(item_id, "parse").run
+        items.current().finish_stage(item_id, "parse")
 
 
 def test_a_bulk_task_sends_one_batch_and_the_rest_waits_in_the_database(
@@ -194,8 +194,8 @@ def test_concurrent_feeders_never_exceed_the_caps_nor_send_an_item_twice(
                 for _ in range(5):
                     flying = TaskItem.select(TaskItem.id).where(TaskItem.status == "queued")
                     for item in flying.limit(2):
-                        if lifecycle.start_stage(item.id, "parse", lease_seconds=60).run:
-                            lifecycle.finish_stage(item.id, "parse")
+                        if items.current().start_stage(item.id, "parse", lease_seconds=60).run:
+                            items.current().finish_stage(item.id, "parse")
                     feed(broker, "parse", LIMITS)
                     peaks.append(sum(in_flight("parse").values()))
         except BaseException as ex:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from shared.errors import PermanentError
@@ -58,3 +61,25 @@ def test_a_stage_message_is_built_by_name_and_chains_nothing() -> None:
     assert (message.queue_name, message.actor_name, message.args) == ("ai", "enrich_item", (42,))
     assert message.options == {}
     assert item_message(get_stage("parse"), 7, urgent=True).options == {URGENT_OPTION: True}
+
+
+def test_importing_the_actor_modules_adds_no_middleware_to_the_broker() -> None:
+    # Each service's middleware is declared in its setup callable, never added at import
+    script = (
+        "import dramatiq\n"
+        "from shared.broker import build_broker\n"
+        "from shared.settings import Settings\n"
+        "broker = build_broker(Settings.from_env(_env_file=None), stub=True)\n"
+        "dramatiq.set_broker(broker)\n"
+        "before = [type(m).__name__ for m in broker.middleware]\n"
+        "from services.cli.launch import SERVICES\n"
+        "import importlib\n"
+        "for _, module in SERVICES.values():\n"
+        "    importlib.import_module(module)\n"
+        "print([type(m).__name__ for m in broker.middleware[len(before):]])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
-from shared import lifecycle
+from shared import items
 from shared.broker import build_broker
 from shared.models import StageRun, Task, TaskItem, utcnow
 from shared.reconcile import Reconciler
@@ -84,7 +84,7 @@ def test_a_stage_abandoned_by_a_dead_worker_is_sent_again_after_its_time_limit(
 ) -> None:
     _task(broker, count=1)
     (item,) = TaskItem.select()
-    assert lifecycle.start_stage(item.id, "parse").run
+    assert items.current().start_stage(item.id, "parse").run
     within = settings.parsing_timeout + settings.reconcile_grace - 5
     assert _reconciler(broker, settings, later=within).run().running_resent == 0
     beyond = settings.parsing_timeout + settings.reconcile_grace + 5
@@ -114,8 +114,8 @@ def test_a_stage_whose_worker_stopped_sending_heartbeats_is_sent_again_after_the
 ) -> None:
     _task(broker, count=2)
     dead, alive = TaskItem.select().order_by(TaskItem.id)
-    assert lifecycle.start_stage(dead.id, "parse", worker="worker-dead").run
-    assert lifecycle.start_stage(alive.id, "parse", worker="worker-alive").run
+    assert items.current().start_stage(dead.id, "parse", worker="worker-dead").run
+    assert items.current().start_stage(alive.id, "parse", worker="worker-alive").run
     reconciler = Reconciler(
         broker,
         settings,

@@ -27,6 +27,9 @@ class ArticleInput:
     text: str
     language: str | None
     url: str
+    #: What kind of page the text comes from (``content.page_type``: article, product,
+    #: forum, documentation, service, listing, collection); None when not known.
+    page_type: str | None = None
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ class LocalProvider:
         text = ArticleText.of(article, stopwords_for(language))
         label, score = self.sentiment([article.title, *text.sentences])
         return Enrichment(
-            summary=self.summarize(text),
+            summary=self.summarize(text, article.page_type),
             category=self.categorize(text),
             tags=self.tag(text, existing_tags),
             sentiment=label,
@@ -63,9 +63,12 @@ class LocalProvider:
             cost_usd=0.0,
         )
 
-    def summarize(self, text: ArticleText) -> str:
-        """Return the ``summary_sentences`` most central sentences, in the order of the text."""
-        return extractive_summary(text, self.summary_sentences)
+    def summarize(self, text: ArticleText, page_type: str | None = None) -> str:
+        """Return the ``summary_sentences`` most central sentences, in the order of the text.
+
+        ``page_type`` (the content's) decides whether the lead weighs more.
+        """
+        return extractive_summary(text, self.summary_sentences, page_type)
 
     def tag(self, text: ArticleText, existing_tags: Sequence[str]) -> list[str]:
         """Return 3 to 5 keyphrase tags, preferring ``existing_tags`` in their own spelling."""

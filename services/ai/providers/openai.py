@@ -36,9 +36,9 @@ from services.ai.metrics import record_request
 from services.ai.pacing import UNLIMITED_RATE, Deadline, Pacer
 from services.ai.prompt import PromptOptions, correction_messages, enrichment_messages
 from services.ai.providers.base import ArticleInput, Enrichment, min_tags_for
-from services.ai.settings import AISettings, StructuredMode
 from services.ai.text import detect_language
 from services.ai.tokens import TokenCounter, is_reasoning_model
+from shared.ai_settings import AISettings, StructuredMode
 from shared.errors import ConfigurationError
 from shared.ratelimit import RateLimiter
 from shared.settings import Settings

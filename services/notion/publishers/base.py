@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from shared.blocks import Block
 
@@ -34,6 +34,13 @@ class PublishDocument:
     language: str | None
     #: The article's structure (see ``shared/blocks.py``); derived from ``text`` if empty.
     blocks: list[Block] = field(default_factory=list)
+    #: What kind of page it is (``content.page_type``), None when not known.
+    page_type: str | None = None
+    #: When the user saved the link, and whether they read or archived it (an import).
+    saved_at: datetime.date | None = None
+    read_status: str | None = None
+    #: The library metadata an import kept, as front-matter lines ({} when none).
+    library: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,12 @@ class Publication:
     content_hash: str | None = None
     #: When this state was stored (seconds since the epoch), if it was.
     updated_at: float | None = None
+    #: The property values last written to the page (name → plain value), so that a
+    #: value the user changed in Notion since is kept; ``None`` when not known.
+    written_properties: dict[str, Any] | None = None
+    #: The page's tags as read from Notion in this publish (the user's included), or
+    #: ``None`` when the page was not read: the link's tags become these.
+    page_tags: list[str] | None = None
 
 
 #: Called with each step of a publication, to store it before the next request; ``None``

@@ -95,8 +95,12 @@ def render(document: PublishDocument) -> str:
         "author": list(document.authors),
         "published": published,
         "language": document.language,
+        # The kind of page (article, product, forum…), when the parser recorded it.
+        **({"type": document.page_type} if document.page_type else {}),
         "link_id": document.link_id,
     }
+    # What the user kept with the link in the service it was imported from, if anything.
+    front_matter.update(document.library)
     header = yaml.safe_dump(front_matter, allow_unicode=True, sort_keys=False)
     parts = ["---\n" + header + "---", "# " + escape_heading(document.title)]
     source = autolink(document.url)

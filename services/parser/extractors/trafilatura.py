@@ -15,19 +15,29 @@ NAME = "trafilatura"
 log = logging.getLogger(__name__)
 
 
-def extract(tree: HtmlElement, url: str, *, fast: bool = True) -> Extraction | None:
+def extract(
+    tree: HtmlElement,
+    url: str,
+    *,
+    fast: bool = True,
+    with_metadata: bool = True,
+    include_comments: bool = False,
+) -> Extraction | None:
     """Extract the article of a parsed page; trafilatura works on a copy of ``tree``.
 
     ``fast`` skips trafilatura's own fallbacks (a readability port and jusText): the
     combination asks readability-lxml itself, so running them twice only costs time.
+    ``with_metadata=False`` skips trafilatura's search for a title, authors and a date
+    (half its time on pages that are not articles). ``include_comments`` adds the
+    comments trafilatura finds after the main text, as ``trafilatura.extract`` does.
     """
     try:
         document = trafilatura.bare_extraction(
             tree,
             url=url,
             fast=fast,
-            with_metadata=True,
-            include_comments=False,
+            with_metadata=with_metadata,
+            include_comments=include_comments,
             include_images=False,
             include_links=False,
         )
@@ -36,10 +46,13 @@ def extract(tree: HtmlElement, url: str, *, fast: bool = True) -> Extraction | N
         return None
     if not isinstance(document, Document) or document.body is None:
         return None
+    comments = []
+    if include_comments and document.commentsbody is not None:
+        comments = blocks_from_trafilatura(document.commentsbody)
     authors = (name.strip() for name in (document.author or "").split(";"))
     return Extraction(
         extractor=NAME,
-        blocks=blocks_from_trafilatura(document.body),
+        blocks=blocks_from_trafilatura(document.body) + comments,
         title=" ".join((document.title or "").split()),
         # trafilatura joins several authors with "; ".
         authors=list(dict.fromkeys(name for name in authors if name)),

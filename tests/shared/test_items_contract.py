@@ -1,4 +1,4 @@
-"""Item transitions and task counters on real PostgreSQL."""
+"""The item contract: transitions and task counters, the same on PostgreSQL and SQLite."""
 
 from __future__ import annotations
 
@@ -6,23 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from shared import hotpath, lifecycle
-from shared.broker import build_broker
+from shared import items
 from shared.models import StageRun, Task, TaskItem
-from shared.settings import Settings
 from shared.tasks import TaskService
 
-
-@pytest.fixture(autouse=True, params=["single statements", "general code"])
-def statements(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run every scenario with the hot path's single statements and without them."""
-    monkeypatch.setattr(hotpath, "ENABLED", request.param == "single statements")
-    return str(request.param)
-
-
-@pytest.fixture()
-def service(settings: Settings) -> TaskService:
-    return TaskService(build_broker(settings, stub=True))
+#: Every test runs on both backends: the contract each one keeps.
+pytestmark = pytest.mark.usefixtures("item_backend")
 
 
 def _task(service: TaskService, count: int = 2, stages: list[str] | None = None) -> Task:
@@ -38,8 +27,8 @@ def _items(task: Task) -> list[TaskItem]:
 
 def _run_all_stages(item: TaskItem, stages: list[str]) -> None:
     for stage in stages:
-        assert lifecycle.start_stage(item.id, stage).run
-        lifecycle.finish_stage(item.id, stage)
+        assert items.current().start_stage(item.id, stage).run
+        items.current().finish_stage(item.id, stage)
 
 
 def test_a_new_task_and_its_items_are_queued_at_the_first_stage(service: TaskService) -> None:
@@ -65,10 +54,10 @@ def test_a_redelivered_message_of_a_finished_stage_is_skipped_and_not_counted_tw
     (item,) = _items(task)
     _run_all_stages(item, task.stages)
     for stage in task.stages:
-        decision = lifecycle.start_stage(item.id, stage)
+        decision = items.current().start_stage(item.id, stage)
         assert not decision.run
         assert "already" in decision.reason
-        lifecycle.finish_stage(item.id, stage)
+        items.current().finish_stage(item.id, stage)
     task = Task.get_by_id(task.id)
     assert (task.completed_items, task.total_items) == (1, 1)
 
@@ -78,8 +67,8 @@ def test_a_failure_that_will_be_retried_keeps_the_item_queued_with_its_error(
 ) -> None:
     task = _task(service, count=1)
     (item,) = _items(task)
-    decision = lifecycle.start_stage(item.id, "parse")
-    lifecycle.fail_stage(
+    decision = items.current().start_stage(item.id, "parse")
+    items.current().fail_stage(
         item.id, "parse", "FetchError: boom", final=False, attempt=decision.attempt
     )
     item = TaskItem.get_by_id(item.id)
@@ -93,9 +82,9 @@ def test_a_late_failure_report_does_not_overwrite_the_retry_already_running(
 ) -> None:
     task = _task(service, count=1)
     (item,) = _items(task)
-    first = lifecycle.start_stage(item.id, "parse")
-    second = lifecycle.start_stage(item.id, "parse")
-    lifecycle.fail_stage(item.id, "parse", "old", final=False, attempt=first.attempt)
+    first = items.current().start_stage(item.id, "parse")
+    second = items.current().start_stage(item.id, "parse")
+    items.current().fail_stage(item.id, "parse", "old", final=False, attempt=first.attempt)
     assert StageRun.get(item=item.id, stage="parse").status == "running"
     assert TaskItem.get_by_id(item.id).status == "running"
     assert second.attempt == first.attempt + 1
@@ -108,9 +97,9 @@ def test_deliveries_that_only_met_a_rate_limit_count_towards_neither_attempts_no
     task = _task(service, count=1)
     (item,) = _items(task)
     for _ in range(5):
-        decision = lifecycle.start_stage(item.id, "parse", max_deliveries=2)
+        decision = items.current().start_stage(item.id, "parse", max_deliveries=2)
         assert decision.run, decision.reason
-        lifecycle.fail_stage(
+        items.current().fail_stage(
             item.id,
             "parse",
             "RateLimited: wait",
@@ -124,9 +113,9 @@ def test_deliveries_that_only_met_a_rate_limit_count_towards_neither_attempts_no
     assert StageRun.get(item=item.id, stage="parse").attempts == 0
     # While deliveries that failed for real still count
     for _ in range(2):
-        decision = lifecycle.start_stage(item.id, "parse", max_deliveries=2)
-        lifecycle.fail_stage(item.id, "parse", "boom", final=False, attempt=decision.attempt)
-    decision = lifecycle.start_stage(item.id, "parse", max_deliveries=2)
+        decision = items.current().start_stage(item.id, "parse", max_deliveries=2)
+        items.current().fail_stage(item.id, "parse", "boom", final=False, attempt=decision.attempt)
+    decision = items.current().start_stage(item.id, "parse", max_deliveries=2)
     assert not decision.run
     assert "gave up after 2 deliveries" in decision.reason
 
@@ -134,9 +123,11 @@ def test_deliveries_that_only_met_a_rate_limit_count_towards_neither_attempts_no
 def test_a_final_failure_fails_the_item_once_and_the_task_reports_it(service: TaskService) -> None:
     task = _task(service, count=2)
     failing, passing = _items(task)
-    decision = lifecycle.start_stage(failing.id, "parse")
+    decision = items.current().start_stage(failing.id, "parse")
     for _ in range(2):
-        lifecycle.fail_stage(failing.id, "parse", "HTTP 500", final=True, attempt=decision.attempt)
+        items.current().fail_stage(
+            failing.id, "parse", "HTTP 500", final=True, attempt=decision.attempt
+        )
     _run_all_stages(passing, task.stages)
     task = Task.get_by_id(task.id)
     assert (task.status, task.completed_items, task.failed_items) == ("failed", 1, 1)
@@ -148,15 +139,15 @@ def test_cancel_stops_waiting_items_now_and_running_ones_after_their_step(
 ) -> None:
     task = _task(service, count=3)
     running, waiting, _ = _items(task)
-    assert lifecycle.start_stage(running.id, "parse").run
-    assert lifecycle.cancel_task(task.id) == 2
+    assert items.current().start_stage(running.id, "parse").run
+    assert items.current().cancel_task(task.id) == 2
     assert TaskItem.get_by_id(waiting.id).status == "cancelled"
     assert TaskItem.get_by_id(running.id).status == "running"
-    lifecycle.finish_stage(running.id, "parse")
+    items.current().finish_stage(running.id, "parse")
     task = Task.get_by_id(task.id)
     assert (task.status, task.cancelled_items, task.completed_items) == ("cancelled", 3, 0)
     assert task.finished_at is not None
-    assert not lifecycle.start_stage(running.id, "enrich").run
+    assert not items.current().start_stage(running.id, "enrich").run
 
 
 def test_reopening_failed_items_resumes_each_from_the_stage_it_failed_in(
@@ -164,15 +155,15 @@ def test_reopening_failed_items_resumes_each_from_the_stage_it_failed_in(
 ) -> None:
     task = _task(service, count=2)
     first, second = _items(task)
-    decision = lifecycle.start_stage(first.id, "parse")
-    lifecycle.fail_stage(first.id, "parse", "x", final=True, attempt=decision.attempt)
-    lifecycle.start_stage(second.id, "parse")
-    lifecycle.finish_stage(second.id, "parse")
-    decision = lifecycle.start_stage(second.id, "enrich")
-    lifecycle.fail_stage(second.id, "enrich", "y", final=True, attempt=decision.attempt)
+    decision = items.current().start_stage(first.id, "parse")
+    items.current().fail_stage(first.id, "parse", "x", final=True, attempt=decision.attempt)
+    items.current().start_stage(second.id, "parse")
+    items.current().finish_stage(second.id, "parse")
+    decision = items.current().start_stage(second.id, "enrich")
+    items.current().fail_stage(second.id, "enrich", "y", final=True, attempt=decision.attempt)
     assert Task.get_by_id(task.id).status == "failed"
 
-    chains = lifecycle.reopen_failed_items(task.id)
+    chains = items.current().reopen_failed_items(task.id)
 
     assert chains == [
         (first.id, ["parse", "enrich", "publish"]),
@@ -180,7 +171,7 @@ def test_reopening_failed_items_resumes_each_from_the_stage_it_failed_in(
     ]
     task = Task.get_by_id(task.id)
     assert (task.status, task.failed_items, task.finished_at) == ("queued", 0, None)
-    assert lifecycle.reopen_failed_items(task.id) == []
+    assert items.current().reopen_failed_items(task.id) == []
 
 
 def test_a_second_delivery_is_skipped_while_the_stage_runs_elsewhere_within_its_lease(
@@ -188,8 +179,8 @@ def test_a_second_delivery_is_skipped_while_the_stage_runs_elsewhere_within_its_
 ) -> None:
     task = _task(service, count=1)
     (item,) = _items(task)
-    assert lifecycle.start_stage(item.id, "parse", lease_seconds=60).run
-    decision = lifecycle.start_stage(item.id, "parse", lease_seconds=60)
+    assert items.current().start_stage(item.id, "parse", lease_seconds=60).run
+    decision = items.current().start_stage(item.id, "parse", lease_seconds=60)
     assert (decision.run, "running elsewhere" in decision.reason) == (False, True)
 
 
@@ -198,9 +189,11 @@ def test_a_delivery_after_the_lease_expired_takes_over_an_abandoned_stage(
 ) -> None:
     task = _task(service, count=1)
     (item,) = _items(task)
-    assert lifecycle.start_stage(item.id, "parse", lease_seconds=60).run
-    StageRun.update(started_at=StageRun.started_at - timedelta(minutes=5)).execute()
-    decision = lifecycle.start_stage(item.id, "parse", lease_seconds=60)
+    assert items.current().start_stage(item.id, "parse", lease_seconds=60).run
+    started = StageRun.get(StageRun.item == item.id).started_at
+    assert started is not None
+    StageRun.update(started_at=started - timedelta(minutes=5)).execute()
+    decision = items.current().start_stage(item.id, "parse", lease_seconds=60)
     assert (decision.run, decision.attempt) == (True, 2)
 
 
@@ -210,8 +203,8 @@ def test_the_poison_guard_fails_an_item_whose_stage_keeps_being_delivered(
     task = _task(service, count=1)
     (item,) = _items(task)
     for _ in range(3):
-        assert lifecycle.start_stage(item.id, "parse", max_deliveries=3).run
-    decision = lifecycle.start_stage(item.id, "parse", max_deliveries=3)
+        assert items.current().start_stage(item.id, "parse", max_deliveries=3).run
+    decision = items.current().start_stage(item.id, "parse", max_deliveries=3)
     assert not decision.run
     item = TaskItem.get_by_id(item.id)
     assert item.status == "failed"
@@ -225,12 +218,12 @@ def test_a_stage_whose_worker_died_is_taken_over_at_once_and_a_live_ones_is_not(
 ) -> None:
     task = _task(service, count=1)
     (item,) = _items(task)
-    assert lifecycle.start_stage(item.id, "parse", worker="w1", lease_seconds=60).run
-    alive = lifecycle.start_stage(
+    assert items.current().start_stage(item.id, "parse", worker="w1", lease_seconds=60).run
+    alive = items.current().start_stage(
         item.id, "parse", worker="w2", lease_seconds=60, worker_alive=lambda w: True
     )
     assert not alive.run
-    dead = lifecycle.start_stage(
+    dead = items.current().start_stage(
         item.id, "parse", worker="w2", lease_seconds=60, worker_alive=lambda w: False
     )
     assert dead.run
@@ -240,14 +233,14 @@ def test_a_stage_whose_worker_died_is_taken_over_at_once_and_a_live_ones_is_not(
 def test_a_retried_task_keeps_when_it_first_started(service: TaskService) -> None:
     task = _task(service, count=1, stages=["parse"])
     (item,) = _items(task)
-    decision = lifecycle.start_stage(item.id, "parse")
-    lifecycle.fail_stage(item.id, "parse", "HTTP 500", final=True, attempt=decision.attempt)
+    decision = items.current().start_stage(item.id, "parse")
+    items.current().fail_stage(item.id, "parse", "HTTP 500", final=True, attempt=decision.attempt)
     first_start = Task.get_by_id(task.id).started_at
     assert first_start is not None
 
-    lifecycle.reopen_failed_items(task.id)
-    assert lifecycle.start_stage(item.id, "parse").run
-    lifecycle.finish_stage(item.id, "parse")
+    items.current().reopen_failed_items(task.id)
+    assert items.current().start_stage(item.id, "parse").run
+    items.current().finish_stage(item.id, "parse")
 
     task = Task.get_by_id(task.id)
     assert (task.status, task.started_at) == ("completed", first_start)

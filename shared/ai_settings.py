@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from services.ai.prices import DEFAULT_PRICES, Price
+from shared.ai_prices import DEFAULT_PRICES, Price
 
 StructuredMode = Literal["json_schema", "json_object", "text"]
 ModeSetting = Literal["auto", "json_schema", "json_object", "text"]

@@ -57,6 +57,10 @@ class NotionSettings:
     #: Notion gives up on a request after 60 s: a create sent longer ago than this and
     #: not found by its URL never happened, so creating again cannot make a duplicate.
     create_settle: float = 65.0
+    #: Requests per second of the workspace's budget, shared by every integration
+    #: (token) of the workspace; ``None``: the token's rate. Notion scales this limit to
+    #: the workspace's plan and answers 429 ``rate_limit_reason`` workspace past it.
+    workspace_rate_limit: float | None = None
 
 
 def notion_id(value: str) -> str:

@@ -1,0 +1,179 @@
+"""Page types: how a page is recognised, read with its strategy, and carried downstream."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+
+from services.ai.prompt import article_message
+from services.ai.providers import ArticleInput
+from services.notion.publishers.base import PublishDocument
+from services.notion.publishers.markdown import render
+from services.parser import forum, items, page_type, product
+from services.parser.extract import extract_article
+from services.parser.html import parse_page
+
+WORDS = (
+    "The committee met on Tuesday to discuss the harbour, the ferries and the new timetable "
+    "that the town will publish before the summer season begins in earnest."
+)
+
+
+def page(body: str, head: str = "") -> str:
+    return f"<html><head><title>A page</title>{head}</head><body>{body}</body></html>"
+
+
+def ld(data: object) -> str:
+    return f'<script type="application/ld+json">{json.dumps(data)}</script>'
+
+
+def kind_of(html: str, url: str) -> page_type.PageKind:
+    tree = parse_page(html)
+    assert tree is not None
+    return page_type.classify(tree, url)
+
+
+@pytest.mark.parametrize(
+    ("html", "url", "expected"),
+    [
+        (page(f"<p>{WORDS}</p>"), "https://example.com/about", "article"),
+        (
+            page(f"<p>{WORDS}</p>", ld({"@type": "Product", "offers": {"@type": "Offer"}})),
+            "https://shop.example.com/products/blue-mug",
+            "product",
+        ),
+        (page(f"<p>{WORDS}</p>"), "https://shop.example.com/collections/mugs", "collection"),
+        (page(f"<p>{WORDS}</p>"), "https://community.example.org/t/a-question/1234", "forum"),
+        (
+            page(f"<p>{WORDS}</p>", ld({"@type": "QAPage"})),
+            "https://example.org/q/1",
+            "forum",
+        ),
+        (
+            page("".join(f"<pre>x = {n}</pre>" for n in range(4)) + f"<p>{WORDS}</p>"),
+            "https://docs.example.dev/guide/start",
+            "documentation",
+        ),
+        (page(f"<p>{WORDS}</p>"), "https://example.com/news", "listing"),
+    ],
+)
+def test_pages_are_recognised_from_their_schema_address_and_markup(
+    html: str, url: str, expected: str
+) -> None:
+    assert kind_of(html, url).page_type == expected
+
+
+def test_an_article_that_says_so_is_declared_and_goes_to_the_ensemble() -> None:
+    head = '<meta property="og:type" content="article">' + ld({"@type": "NewsArticle"})
+    kind = kind_of(page(f"<article><p>{WORDS}</p></article>", head), "https://example.com/a")
+    assert kind == page_type.PageKind("article", declared_article=True)
+    assert not kind_of(page(f"<p>{WORDS}</p>"), "https://example.com/about").declared_article
+
+
+DISCOURSE = "".join(
+    f"""<div id="post_{n}" class="topic-body crawler-post">
+      <div class="crawler-post-meta"><span class="creator" itemprop="author">
+        <a href="/u/{name}"><span itemprop="name">{name}</span></a></span>
+        <span class="crawler-post-infos"><time datetime="2024-05-0{n}">May {n}, 2024</time></span>
+      </div>
+      <div class="post" itemprop="text"><p>{text}</p></div>
+    </div>"""
+    for n, name, text in [
+        (1, "raoul", "After the update my devices stay unavailable after every reboot."),
+        (2, "tom", "Roll back to the previous release and open an issue with the log."),
+        (3, "raoul", "Rolling back worked, thank you; the issue is open now."),
+    ]
+)
+
+
+def test_a_thread_is_read_post_by_post_with_authors_in_order() -> None:
+    tree = parse_page(page(f"<nav>Latest Top Categories</nav>{DISCOURSE}<footer>Powered</footer>"))
+    assert tree is not None
+    found = forum.thread_blocks(tree)
+    assert found is not None
+    software, blocks = found
+    assert software == "discourse"
+    texts = [block["text"] for block in blocks]
+    assert texts[0] == "raoul · May 1, 2024"
+    assert texts[1].startswith("After the update")
+    assert [text.split(" · ")[0] for text in texts[::2]] == ["raoul", "tom", "raoul"]
+
+
+def test_a_forum_page_keeps_every_reply_through_extract_article() -> None:
+    html = page(f"<nav>Latest Top Categories</nav>{DISCOURSE}")
+    article = extract_article(html, "https://community.example.org/t/devices/724779")
+    assert article.page_type == "forum"
+    assert "Roll back to the previous release" in article.text
+    assert "Rolling back worked" in article.text
+
+
+def test_a_grid_of_cards_outside_the_navigation_is_the_list_of_items() -> None:
+    menu = "".join(f'<li class="m"><a href="/{n}">Menu entry {n}</a></li>' for n in range(9))
+    cards = "".join(
+        f'<div class="card"><a href="/p/{n}"><h3>Course {n}</h3></a><p>Learn topic {n} '
+        f"in six weeks with weekly exercises.</p></div>"
+        for n in range(5)
+    )
+    body = f'<nav><ul>{menu}</ul></nav><main><div class="grid">{cards}</div></main>'
+    tree = parse_page(page(body))
+    assert tree is not None
+    found = items.list_items(tree)
+    assert [block["text"].split(" Learn")[0] for block in found] == [
+        f"Course {n}" for n in range(5)
+    ]
+
+
+def test_a_product_description_from_structured_data_fills_what_the_page_lacks() -> None:
+    data = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebSite", "name": "Shop"},
+            {
+                "@type": "Product",
+                "name": "Blue mug",
+                "description": "A stoneware mug.<br>Holds 350 ml &amp; keeps tea warm.",
+            },
+        ],
+    }
+    tree = parse_page(page("<p>Add to cart</p>", ld(data)))
+    assert tree is not None
+    blocks = product.product_blocks(tree)
+    assert [block["text"] for block in blocks] == [
+        "Blue mug",
+        "A stoneware mug.",
+        "Holds 350 ml & keeps tea warm.",
+    ]
+    merged = product.merge(blocks, [{"type": "paragraph", "text": "A stoneware mug."}])
+    assert [block["text"] for block in merged] == [
+        "Blue mug",
+        "Holds 350 ml & keeps tea warm.",
+        "A stoneware mug.",
+    ]
+
+
+def test_the_page_type_reaches_the_front_matter_and_the_prompt() -> None:
+    document = PublishDocument(
+        link_id=7,
+        url="https://shop.example.com/products/blue-mug",
+        title="Blue mug",
+        text="A stoneware mug.",
+        summary="A mug.",
+        category="Home",
+        tags=["mugs"],
+        sentiment="neutral",
+        sentiment_score=0.0,
+        authors=[],
+        published_at=datetime.date(2024, 1, 2),
+        language="en",
+        page_type="product",
+    )
+    assert "\ntype: product\nlink_id: 7\n" in render(document)
+    message = article_message(
+        ArticleInput("Blue mug", "A stoneware mug.", "en", document.url, page_type="product"),
+        "A stoneware mug.",
+    )
+    assert "Page type: product. This is a product page" in message
+    plain = article_message(ArticleInput("News", "Text.", "en", "https://e.com/a"), "Text.")
+    assert "Page type" not in plain
