@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 import pytest
 
 from shared import items
+from shared.db import database
 from shared.models import StageRun, Task, TaskItem
 from shared.tasks import TaskService
 
@@ -244,3 +248,67 @@ def test_a_retried_task_keeps_when_it_first_started(service: TaskService) -> Non
 
     task = Task.get_by_id(task.id)
     assert (task.status, task.started_at) == ("completed", first_start)
+
+
+def _at_once(calls: list[Callable[[], object]]) -> list[object]:
+    """Run ``calls`` in threads released together; return their results in order."""
+    barrier, results, errors = threading.Barrier(len(calls)), [None] * len(calls), []
+
+    def run(position: int) -> None:
+        try:
+            with database.connection_context():
+                barrier.wait()
+                results[position] = calls[position]()
+        except BaseException as ex:
+            errors.append(ex)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    return results
+
+
+def test_deliveries_of_one_message_at_once_start_its_stage_once(service: TaskService) -> None:
+    # Given 6 items, each of whose parse message is delivered to 4 workers at the same moment
+    task = _task(service, count=6)
+    alive = {f"w{n}" for n in range(4)}
+    for item in _items(task):
+        decisions = _at_once(
+            [
+                partial(
+                    items.current().start_stage,
+                    item.id,
+                    "parse",
+                    worker=worker,
+                    worker_alive=alive.__contains__,
+                )
+                for worker in sorted(alive)
+            ]
+        )
+        # Then exactly one runs it, as attempt 1; the others are told it runs elsewhere
+        assert [d.attempt for d in decisions if d.run] == [1]  # type: ignore[attr-defined]
+        skipped = [d.reason for d in decisions if not d.run]  # type: ignore[attr-defined]
+        assert all("running elsewhere" in reason for reason in skipped), skipped
+        run = StageRun.get((StageRun.item == item.id) & (StageRun.stage == "parse"))
+        assert (run.status, run.attempts) == ("running", 1)
+
+
+def test_finishes_of_every_item_at_once_count_each_once_and_end_the_task(
+    service: TaskService,
+) -> None:
+    # Given 8 items running their only stage
+    task = _task(service, count=8, stages=["parse"])
+    machine = items.current()
+    for item in _items(task):
+        assert machine.start_stage(item.id, "parse").run
+    # When all finish at the same moment, and every finish is delivered twice
+    finishes = [partial(machine.finish_stage, item.id, "parse") for item in _items(task)]
+    _at_once(finishes + finishes)
+    # Then each item is counted once and the task ends completed, its counters its items'
+    task = Task.get_by_id(task.id)
+    assert (task.status, task.completed_items, task.failed_items) == ("completed", 8, 0)
+    assert task.finished_at is not None
+    assert {item.status for item in _items(task)} == {"completed"}
