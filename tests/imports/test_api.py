@@ -6,6 +6,7 @@ from pathlib import Path
 
 import redis
 from falcon.testing import TestClient
+from pydantic import SecretStr
 
 from services.api.app import create_app
 from shared.models import Link, TaskItem
@@ -44,6 +45,26 @@ def test_an_export_as_the_body_is_one_task_answered_with_its_report(
     assert again.json["data"]["already_known"] == ROWS
     assert again.json["data"]["task_id"] is None
     assert (Link.select().count(), TaskItem.select().count()) == (ROWS, ROWS)
+
+
+def test_only_the_full_token_imports(settings: Settings, exports: dict[str, Path]) -> None:
+    # Given a gateway with a full token and a read-only one
+    client = _client(
+        settings, api_token=SecretStr("full-token"), api_read_tokens=SecretStr("read-token")
+    )
+    body = exports["pocket-csv"].read_bytes()
+    # Then no token and a wrong one are refused as unauthenticated, the read-only one as
+    # not allowed, and none of them imports anything
+    for authorization, status in ((None, 401), ("Bearer wrong", 401), ("Bearer read-token", 403)):
+        headers = {"Authorization": authorization} if authorization else {}
+        assert client.simulate_post("/api/imports", body=body, headers=headers).status_code == (
+            status
+        ), authorization
+    assert Link.select().count() == 0
+    # And the full token imports
+    headers = {"Authorization": "Bearer full-token"}
+    assert client.simulate_post("/api/imports", body=body, headers=headers).status_code == 202
+    assert Link.select().count() == ROWS
 
 
 def test_the_link_shows_what_the_library_kept(settings: Settings, exports: dict[str, Path]) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import falcon
 from pydantic import BaseModel, Field
 
-from services.api.auth import principal_of
+from services.api.auth import Access, principal_of
 from services.api.body import too_large
 from services.api.envelope import reply
 from services.api.schemas import Strict, validate_query
@@ -80,6 +80,8 @@ class ImportReportModel(BaseModel):
 
 class ImportsResource:
     """``POST /api/imports``: needs the full token (it creates work)."""
+
+    access = Access.FULL
 
     def __init__(self, importer: Importer, max_bytes: int) -> None:
         self.importer = importer
