@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO
 
 from shared.db import database, insert_rows, rows_where_in
 from shared.errors import InvalidRequest
@@ -258,12 +258,8 @@ class Importer:
         """Return the links (of ``link_ids``) that were never an item of any task."""
         if not link_ids:
             return []
-        tasked: set[int] = set()
-        for start in range(0, len(link_ids), 500):
-            chunk = link_ids[start : start + 500]
-            query = TaskItem.select(TaskItem.link).where(TaskItem.link.in_(chunk)).distinct()
-            rows = cast(Iterable[tuple[int]], query.tuples())
-            tasked.update(row[0] for row in rows)
+        query = TaskItem.select(TaskItem.link).distinct().tuples()
+        tasked = {row[0] for row in rows_where_in(query, TaskItem.link, link_ids)}
         return [link_id for link_id in dict.fromkeys(link_ids) if link_id not in tasked]
 
     def _add_items(
