@@ -11,9 +11,10 @@ import to drain.
 Feeding runs when a task is created, retried or cancelled, when a worker ends a stage
 (a slot frees up, and the item may wait at its next stage), and every minute from the
 reconciler (the safety net: a feed that failed, Redis lost, a crashed process). A
-worker skips its feed while the stage's Redis queue still holds a quarter of the caps
-and no high-priority item waits (:func:`well_stocked`): the queue is refilled in
-batches, not by one feed per finished item, each of which would queue for the lock.
+worker skips its feed while a quarter of the caps are still ``queued`` at the stage and
+no high-priority item waits (:func:`stocked`; the finish's own statement counts both,
+:func:`hand_off`): the queue is refilled in batches, not by one feed per finished item,
+each of which would queue for the lock.
 Feeders of one queue take turns under a PostgreSQL advisory lock (SQLite: its write
 lock); items are claimed with ``FOR UPDATE SKIP LOCKED`` and marked ``queued`` in the
 same transaction, and their messages are sent after it commits. An item is fed once:
@@ -29,15 +30,15 @@ from datetime import datetime
 from typing import Any
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
 from peewee import fn
 
-from shared import items
 from shared.db import database, locked, transaction_lock
+from shared.items.rules import HandOff, Stock
 from shared.models import StageRun, Status, Task, TaskItem, utcnow
-from shared.pipeline import STAGE_NAMES, get_stage, item_message
-from shared.redis_broker import Keys, to_front
+from shared.pipeline import BY_NAME, STAGE_NAMES, Stage, get_stage
+from shared.redis_broker import to_front
 from shared.settings import Settings
+from shared.urgency import URGENT_OPTION
 
 logger = logging.getLogger(__name__)
 
@@ -206,26 +207,44 @@ def _mark_fed(stage: str, task_ids: Sequence[int], item_ids: list[int], now: dat
     ).execute()
 
 
-def feed(
-    broker: dramatiq.Broker,
-    stage_name: str,
-    limits: FeedLimits,
-    *,
-    clock: Callable[[], datetime] = utcnow,
-) -> int:
-    """Top up ``stage_name``'s queue with waiting items, within the caps; return how many."""
-    stage = get_stage(stage_name)
+@dataclass
+class _Fed:
+    """The items one feed claimed at one stage, sent once the claim has committed."""
+
+    stage: Stage
+    item_ids: list[int]
+    urgent: set[int]
+    pausing: set[int]
+
+
+def item_message(stage: Stage, item_id: int, *, urgent: bool = False) -> dramatiq.Message[Any]:
+    """Build the message that runs ``stage`` for one task item, by name.
+
+    ``urgent`` marks a high-priority item's message: bulk work of the worker process
+    that runs it pauses at its checkpoints meanwhile (``shared.urgency``).
+    """
+    options: dict[str, Any] = {URGENT_OPTION: True} if urgent else {}
+    return dramatiq.Message(
+        queue_name=stage.queue,
+        actor_name=stage.actor_name,
+        args=(item_id,),
+        kwargs={},
+        options=options,
+    )
+
+
+def _claim_for(stage: Stage, limits: FeedLimits, now: datetime) -> _Fed | None:
+    """Claim the items a stage's free slots take, marked ``queued`` in one transaction."""
     with database.atomic():
         transaction_lock(FEED_LOCK_ID, STAGE_NAMES.index(stage.name))
         flying = in_flight(stage.name)
         free = limits.queue - sum(flying.values())
         if free <= 0:
-            return 0
-        now = clock()
+            return None
         candidates = _candidates(stage.name, flying, limits.task, now)
         shares = allocate(candidates, free, limits.task)
         if not shares:
-            return 0
+            return None
         task_ids = sorted(shares)
         ranks = {candidate.task_id: candidate.rank for candidate in candidates}
         item_ids: list[int] = []
@@ -238,13 +257,55 @@ def feed(
         _mark_fed(stage.name, task_ids, item_ids, now)
         # Bulk work pauses for explicitly high-priority items only, not for small tasks
         # promoted to rank 0: a stream of those must not stall an import.
-        pausing = _high_priority_items(urgent, task_ids)
-    # After commit: a worker that takes the message finds its item queued.
-    for item_id in item_ids:
-        sent = broker.enqueue(item_message(stage, item_id, urgent=item_id in pausing))
-        if item_id in urgent:
-            to_front(broker, sent)
-    return len(item_ids)
+        return _Fed(stage, item_ids, urgent, _high_priority_items(urgent, task_ids))
+
+
+def _send(broker: dramatiq.Broker, fed: Sequence[_Fed]) -> int:
+    """Send the claimed items' messages, an urgent one to the head of its queue."""
+    for claim in fed:
+        for item_id in claim.item_ids:
+            message = item_message(claim.stage, item_id, urgent=item_id in claim.pausing)
+            sent = broker.enqueue(message)
+            if item_id in claim.urgent:
+                to_front(broker, sent)
+    return sum(len(claim.item_ids) for claim in fed)
+
+
+def feed_all(
+    broker: dramatiq.Broker,
+    limits: FeedLimits,
+    stages: Iterable[str] = STAGE_NAMES,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    now: datetime | None = None,
+) -> int:
+    """Top up the queues of ``stages`` (every stage by default); return how many were fed.
+
+    Each stage's items are claimed in a transaction of its own (under its feeders'
+    lock); the messages of all are sent after those have committed, so a worker that
+    takes one finds its item queued.
+    """
+    at = now or clock()
+    fed: list[_Fed] = []
+    try:
+        for name in dict.fromkeys(stages):
+            claim = _claim_for(BY_NAME[name], limits, at)
+            if claim is not None:
+                fed.append(claim)
+    finally:  # what was claimed is sent, even if a later stage's claim failed
+        sent = _send(broker, fed)
+    return sent
+
+
+def feed(
+    broker: dramatiq.Broker,
+    stage_name: str,
+    limits: FeedLimits,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> int:
+    """Top up ``stage_name``'s queue with waiting items, within the caps; return how many."""
+    return feed_all(broker, limits, [get_stage(stage_name).name], clock=clock)
 
 
 def _high_priority_items(urgent: set[int], task_ids: Sequence[int]) -> set[int]:
@@ -267,32 +328,22 @@ def low_water(limits: FeedLimits) -> int:
     return max(1, min(limits.queue, limits.task) // 4)
 
 
-def urgent_waiting(stage_name: str, *, clock: Callable[[], datetime] = utcnow) -> bool:
-    """Tell whether an item of a high-priority (rank 0) task waits to be fed at a stage."""
-    return items.current().urgent_waiting(stage_name, now=clock())
-
-
-def well_stocked(broker: dramatiq.Broker, stage_name: str, limits: FeedLimits) -> bool:
+def stocked(stock: Stock | None, limits: FeedLimits) -> bool:
     """Tell whether a worker may skip topping a stage's queue up after a finished item.
 
-    True while its Redis queue holds at least :func:`low_water` messages and no
-    high-priority item waits (that one is fed at the next finished item, as ever).
-    Without Redis (local mode) every finished item feeds.
+    True while at least :func:`low_water` items are ``queued`` at the stage (their
+    messages wait in its queue) and no high-priority item waits to be fed (that one is
+    fed at the next finished item, as ever). Unknown stock is never stocked.
     """
-    if not isinstance(broker, RedisBroker):
-        return False
-    queue = get_stage(stage_name).queue
-    if broker.client.llen(Keys(broker.namespace).queue(queue)) < low_water(limits):
-        return False
-    return not urgent_waiting(stage_name)
+    return stock is not None and stock.queued >= low_water(limits) and not stock.urgent
 
 
-def feed_all(
-    broker: dramatiq.Broker,
-    limits: FeedLimits,
-    stages: Iterable[str] = STAGE_NAMES,
-    *,
-    clock: Callable[[], datetime] = utcnow,
-) -> int:
-    """Top up every stage's queue (or those named); return how many items were fed."""
-    return sum(feed(broker, name, limits, clock=clock) for name in dict.fromkeys(stages))
+def hand_off(broker: dramatiq.Broker, handoff: HandOff, limits: FeedLimits) -> int:
+    """Top up the queues a finished stage may have left short: the one it frees, the next.
+
+    A stage whose stock the finish counted, and found well stocked, is skipped: the
+    queue is refilled in batches, not by one feed per finished item.
+    """
+    stages = (handoff.stage, handoff.following)
+    short = [name for name in stages if name and not stocked(handoff.stock.get(name), limits)]
+    return feed_all(broker, limits, short, now=handoff.at) if short else 0

@@ -1,12 +1,12 @@
 """The one pipeline definition: stages, their queues, actors, limits and retries.
 
 Each service declares its actor with :func:`stage_actor`; feeders (``shared.feeding``)
-build one stage's message for one item by name (:func:`item_message`), so nothing imports
-a service; the tracking middleware maps an actor back to its stage. An item advances one
-stage at a time through the database, never through a chain of messages: when a stage
-ends, the item waits ``pending`` at the next stage of its task (:func:`next_stage`) until
-a feed sends that stage's message. Nothing else in the project knows the order of the
-stages.
+build one stage's message for one item from its :class:`Stage` (queue and actor by
+name), so nothing imports a service; the tracking middleware maps an actor back to its
+stage. An item advances one stage at a time through the database, never through a chain
+of messages: when a stage ends, the item waits ``pending`` at the next stage of its task
+(``shared.items.rules.next_stage``) until a feed sends that stage's message. A task's
+stages are put in pipeline order here (:func:`ordered_stages`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import dramatiq
 
 from shared.errors import PermanentError
 from shared.settings import Settings, get_settings
-from shared.urgency import URGENT_OPTION
 
 
 @dataclass(frozen=True)
@@ -48,14 +47,15 @@ TASK_TYPES: dict[str, tuple[str, ...]] = {
     "notion": ("publish",),
 }
 
-_BY_NAME = {stage.name: stage for stage in STAGES}
+#: Each stage by its name.
+BY_NAME: dict[str, Stage] = {stage.name: stage for stage in STAGES}
 _BY_ACTOR = {stage.actor_name: stage for stage in STAGES}
 
 
 def get_stage(name: str) -> Stage:
     """Return the stage called ``name``; raise ``KeyError`` naming the known ones."""
     try:
-        return _BY_NAME[name]
+        return BY_NAME[name]
     except KeyError:
         raise KeyError(f"unknown stage {name!r}; stages are {', '.join(STAGE_NAMES)}") from None
 
@@ -71,12 +71,6 @@ def ordered_stages(names: Sequence[str]) -> list[str]:
     if not wanted:
         raise ValueError("at least one stage is needed")
     return [name for name in STAGE_NAMES if name in wanted]
-
-
-def next_stage(stages: Sequence[str], current: str) -> str | None:
-    """Return the stage after ``current`` in a task's ``stages``, or ``None`` at the end."""
-    position = list(stages).index(current)
-    return stages[position + 1] if position + 1 < len(stages) else None
 
 
 def time_limit_ms(queue: str, settings: Settings) -> int:
@@ -110,19 +104,3 @@ def stage_actor(stage: Stage) -> Callable[[F], dramatiq.Actor[Any, Any]]:
         return dramatiq.actor(fn, **actor_options(stage, get_settings()))
 
     return decorate
-
-
-def item_message(stage: Stage, item_id: int, *, urgent: bool = False) -> dramatiq.Message[Any]:
-    """Build the message that runs ``stage`` for one task item, by name.
-
-    ``urgent`` marks a high-priority item's message: bulk work of the worker process
-    that runs it pauses at its checkpoints meanwhile (``shared.urgency``).
-    """
-    options: dict[str, Any] = {URGENT_OPTION: True} if urgent else {}
-    return dramatiq.Message(
-        queue_name=stage.queue,
-        actor_name=stage.actor_name,
-        args=(item_id,),
-        kwargs={},
-        options=options,
-    )

@@ -34,9 +34,9 @@ from peewee import fn
 
 from shared import items
 from shared.db import database
-from shared.feeding import FeedLimits, feed_all
+from shared.feeding import FeedLimits, feed_all, item_message
 from shared.models import StageRun, Status, Task, TaskItem, utcnow
-from shared.pipeline import get_stage, item_message
+from shared.pipeline import get_stage
 from shared.settings import Settings
 
 logger = logging.getLogger(__name__)

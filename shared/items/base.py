@@ -18,7 +18,7 @@ from typing import Any
 
 from shared.db import database
 from shared.items import rules
-from shared.items.rules import ItemState, Start, StartDecision, TaskCounts
+from shared.items.rules import HandOff, ItemState, Start, StartDecision, Stock, TaskCounts
 from shared.models import TERMINAL, Content, Link, StageRun, Status, Task, TaskItem, utcnow
 
 logger = logging.getLogger(__name__)
@@ -54,11 +54,12 @@ class ItemStates(ABC):
     @abstractmethod
     def end_stage(
         self, state: ItemState, stage: str, *, status: Status, following: str, now: datetime
-    ) -> tuple[bool, TaskCounts | None] | None:
+    ) -> tuple[bool, TaskCounts | None, dict[str, Stock]] | None:
         """Record a stage's success: complete its run, move an active item on.
 
         The item takes ``status`` at stage ``following`` (a terminal status is counted on
-        its task). Return whether it moved and, if counted, its task's counts; None,
+        its task). Return whether it moved, if counted its task's counts, and the stock
+        of ``stage`` and ``following`` where the backend counts it (else empty); None,
         writing nothing, if the task was cancelled or resumed since ``state`` was read.
         """
 
@@ -130,27 +131,34 @@ class ItemStates(ABC):
                 return StartDecision(False, f"item {item_id}: {verdict.reason}")
             attempt = self.begin_run(state, stage, now=now, worker=worker)
             if attempt is not None:
-                return StartDecision(True, attempt=attempt)
+                return StartDecision(True, attempt=attempt, state=state)
         raise ItemChanged(f"item {item_id} changed under {ROUNDS} starts of {stage}")
 
-    def finish_stage(self, item_id: int, stage: str) -> str | None:
+    def finish_stage(self, item_id: int, stage: str, *, seen: ItemState | None = None) -> HandOff:
         """Record a stage's success and move the item to its next stage or complete it.
 
-        Return the stage the item now waits at (to be fed), or ``None`` when it ended.
+        ``seen`` is the item as its start read it (:attr:`StartDecision.state`): the
+        finish then writes at once, and reads again only if the item changed since.
+        Return where the item waits now (``following``, None when it ended) and the
+        stock of the stages' queues for the feed that follows.
         """
+        state = seen
         for _ in range(ROUNDS):
             now = utcnow()
-            state = self.read(item_id, stage)
             if state is None:
-                return None
+                state = self.read(item_id, stage)
+                if state is None:
+                    return HandOff(stage, None, now)
             status, following = rules.after_stage(state, stage)
             ended = self.end_stage(state, stage, status=status, following=following, now=now)
             if ended is None:
+                state = None
                 continue
-            moved, counts = ended
+            moved, counts, stock = ended
             if counts is not None:
                 self._roll_up(counts, now)
-            return following if moved and status == Status.PENDING else None
+            waits = following if moved and status == Status.PENDING else None
+            return HandOff(stage, waits, now, stock)
         raise ItemChanged(f"item {item_id} changed under {ROUNDS} finishes of {stage}")
 
     def fail_stage(

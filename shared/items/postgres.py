@@ -23,7 +23,7 @@ from peewee import Model
 from shared.db import database
 from shared.items.base import ItemStates
 from shared.items.prepared import Prepared, one
-from shared.items.rules import COUNTER, ItemState, TaskCounts, sql_list
+from shared.items.rules import COUNTER, ItemState, Stock, TaskCounts, sql_list
 from shared.models import TERMINAL, Content, Enrichment, Link, Status, Task
 from shared.store import ARTICLE_FIELDS, ENRICHMENT_COLUMNS
 
@@ -116,6 +116,36 @@ _BEGIN_FIRST = Prepared(
 )
 
 
+def _urgent_sql(stage: str) -> str:
+    """Return whether an item of a rank-0 task waits to be fed at ``stage`` (a parameter)."""
+    return f"""EXISTS (
+    SELECT 1 FROM task t
+    WHERE t.finished_at IS NULL AND t.feed_rank = 0 AND t.status <> {_CANCELLED}
+      AND (t.run_at IS NULL OR t.run_at <= %(now)s)
+      AND EXISTS (SELECT 1 FROM task_item i WHERE i.task_id = t.id AND i.stage = {stage}
+                  AND i.status = '{Status.PENDING.value}')
+)"""
+
+
+def _stock_sql(stage: str) -> str:
+    """Return the items queued at ``stage`` (a parameter) and whether an urgent one waits.
+
+    An item waiting for a retry is ``queued`` too, with its error, but its message is
+    delayed, not in the queue: it is not counted.
+    """
+    return (
+        f"(SELECT count(*) FROM task_item q WHERE q.stage = {stage}"
+        f" AND q.status = '{Status.QUEUED.value}' AND q.error IS NULL), {_urgent_sql(stage)}"
+    )
+
+
+_URGENT_WAITING = Prepared(
+    "kbm_urgent_waiting",
+    f"SELECT {_urgent_sql('%(stage)s')}",
+    {"stage": "text", "now": "timestamp"},
+)
+
+
 def _counted(status: Status) -> str:
     """Return the CTE that counts an item's end on its task and returns the task's counts."""
     counter = COUNTER[status]
@@ -149,7 +179,8 @@ WITH item AS (
     RETURNING i.task_id{_counted(status) if terminal else ""}
 )
 SELECT EXISTS (SELECT 1 FROM task_now), EXISTS (SELECT 1 FROM moved),
-       {"c.*" if terminal else "NULL, NULL, NULL, NULL, NULL, NULL, NULL"}
+       {"c.*" if terminal else "NULL, NULL, NULL, NULL, NULL, NULL, NULL"},
+       {_stock_sql("%(stage)s")}, {_stock_sql("%(following)s")}
 FROM (SELECT 1) AS one{" LEFT JOIN counted c ON true" if terminal else ""}
 """
 
@@ -187,20 +218,6 @@ SELECT * FROM counted
     )
     for status in TERMINAL
 }
-
-_URGENT_WAITING = Prepared(
-    "kbm_urgent_waiting",
-    f"""
-SELECT EXISTS (
-    SELECT 1 FROM task t
-    WHERE t.finished_at IS NULL AND t.feed_rank = 0 AND t.status <> {_CANCELLED}
-      AND (t.run_at IS NULL OR t.run_at <= %(now)s)
-      AND EXISTS (SELECT 1 FROM task_item i WHERE i.task_id = t.id AND i.stage = %(stage)s
-                  AND i.status = '{Status.PENDING.value}')
-)
-""",
-    {"stage": "text", "now": "timestamp"},
-)
 
 _LINK_COLUMNS = tuple(Link._meta.sorted_field_names)
 _LINK_OF_ITEM = Prepared(
@@ -310,7 +327,7 @@ class PostgresItems(ItemStates):
 
     def end_stage(
         self, state: ItemState, stage: str, *, status: Status, following: str, now: datetime
-    ) -> tuple[bool, TaskCounts | None] | None:
+    ) -> tuple[bool, TaskCounts | None, dict[str, Stock]] | None:
         """Complete the stage's run and move the item on, if its task is as read."""
         row = _END_STAGE[status].one(
             {
@@ -323,10 +340,12 @@ class PostgresItems(ItemStates):
             }
         )
         assert row is not None
-        task_as_read, moved, *counts = row
+        task_as_read, moved, *counts = row[:9]
         if not task_as_read:
             return None
-        return bool(moved), _counts(counts)
+        here, urgent_here, there, urgent_there = row[9:]
+        stock = {following: Stock(there, urgent_there), stage: Stock(here, urgent_here)}
+        return bool(moved), _counts(counts), stock
 
     def end_item(
         self, item_id: int, status: Status, *, now: datetime, error: str | None, clear: bool

@@ -1,6 +1,6 @@
 """The rules of an item's life, once, in Python: every backend applies what these decide.
 
-An item of a task runs the task's stages in order (``shared.pipeline``). A stage's
+An item of a task runs the task's stages in order (:func:`next_stage`). A stage's
 message is delivered, the item's stage starts (:func:`decide_start`), the stage ends
 (:func:`after_stage`) or fails; an item ends once, in a terminal status, and its task
 ends when every item has (:func:`rolled_up`). A backend (``shared.items.postgres``,
@@ -12,13 +12,12 @@ reads again. No rule is written a second time in SQL.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from shared.models import TERMINAL, Status
-from shared.pipeline import next_stage
 
 #: An item's or a stage run's error is clipped to this many characters.
 MAX_ERROR_LENGTH = 2000
@@ -34,6 +33,38 @@ def clip(error: str) -> str:
 def sql_list(statuses: tuple[Status, ...]) -> str:
     """Return statuses as an SQL list literal, e.g. ``('completed', 'failed')``."""
     return "(" + ", ".join(f"'{status.value}'" for status in statuses) + ")"
+
+
+def next_stage(stages: Sequence[str], current: str) -> str | None:
+    """Return the stage after ``current`` in a task's ``stages``, or ``None`` at the end."""
+    position = list(stages).index(current)
+    return stages[position + 1] if position + 1 < len(stages) else None
+
+
+@dataclass(frozen=True)
+class Stock:
+    """What waits in a stage's queue, as a finish saw it: whether a feed can wait."""
+
+    #: Items ``queued`` at the stage whose messages wait in its queue (not those whose
+    #: retry is delayed).
+    queued: int
+    #: Whether an item of a rank-0 task waits (``pending``) to be fed at the stage.
+    urgent: bool
+
+
+@dataclass(frozen=True)
+class HandOff:
+    """A finished stage: where the item waits now, and what the stages' queues hold."""
+
+    #: The stage that ended.
+    stage: str
+    #: The stage the item now waits at (to be fed), or ``None`` when it ended.
+    following: str | None
+    #: When the stage ended.
+    at: datetime
+    #: Per stage (the one that ended and ``following``): its stock, where the backend
+    #: counts it; a stage missing here is fed without looking.
+    stock: dict[str, Stock] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,6 +141,8 @@ class StartDecision:
     run: bool
     reason: str = ""
     attempt: int = 0
+    #: The item as read when it started: its finish writes from it without reading again.
+    state: ItemState | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from peewee import JOIN, fn
 
 from shared.db import database
 from shared.items.base import ItemStates, _active, task_counts
-from shared.items.rules import COUNTER, ItemState, TaskCounts
+from shared.items.rules import COUNTER, ItemState, Stock, TaskCounts
 from shared.models import (
     TERMINAL,
     Content,
@@ -129,8 +129,12 @@ class SqliteItems(ItemStates):
 
     def end_stage(
         self, state: ItemState, stage: str, *, status: Status, following: str, now: datetime
-    ) -> tuple[bool, TaskCounts | None] | None:
-        """Complete the stage's run and move the item on, if its task is as read."""
+    ) -> tuple[bool, TaskCounts | None, dict[str, Stock]] | None:
+        """Complete the stage's run and move the item on, if its task is as read.
+
+        Local mode feeds after every finished item (its queues are in the process): no
+        stock is counted.
+        """
         with database.atomic():
             task_status = Task.select(Task.status).where(Task.id == state.task_id).scalar()
             cancelled = Status.CANCELLED.value
@@ -144,13 +148,13 @@ class SqliteItems(ItemStates):
             ).where((StageRun.item == state.item_id) & (StageRun.stage == stage)).execute()
             if status in TERMINAL:
                 counts = self.end_item(state.item_id, status, now=now, error=None, clear=True)
-                return counts is not None, counts
+                return counts is not None, counts, {}
             moved = (
                 TaskItem.update(status=status.value, stage=following, error=None, updated_at=now)
                 .where((TaskItem.id == state.item_id) & _active())
                 .execute()
             )
-            return bool(moved), None
+            return bool(moved), None, {}
 
     def end_item(
         self, item_id: int, status: Status, *, now: datetime, error: str | None, clear: bool

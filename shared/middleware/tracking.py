@@ -1,12 +1,14 @@
 """Record each item's stage transitions in the database around its actor.
 
 Placed after ``Retries`` in the broker's middleware list, so its after-hook runs before
-``Retries`` re-enqueues a failed message and before ``Pipelines`` sends the next stage's
-message: a new delivery always finds the previous outcome recorded. It therefore decides
+``Retries`` re-enqueues a failed message: a new delivery always finds the previous
+outcome recorded. It therefore decides
 by itself, with the rules ``Retries`` applies, whether a failure is final.
 
 Once an outcome is recorded a slot of the stage's queue may be free and the item may
 wait at its next stage: the middleware feeds those queues (see ``shared.feeding``).
+A success is the hand-off: one statement ends the stage from the item as its start
+read it and counts what the two queues hold; one feed tops up those that run short.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from shared import items
 from shared.errors import outage_wait
-from shared.feeding import FeedLimits, feed, well_stocked
+from shared.feeding import FeedLimits, feed_all, hand_off
+from shared.items.rules import ItemState
 from shared.pipeline import stage_of_actor
 from shared.redis_broker import Keys
 
@@ -87,6 +90,9 @@ class ItemTracking(Middleware):
         self.max_deliveries = max_deliveries
         self.grace_seconds = grace_seconds
         self.limits = limits or FeedLimits()
+        #: The item as each running message's start read it, by message id: its finish
+        #: writes from it without reading the item again.
+        self._seen: dict[str, ItemState] = {}
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         """Mark the item's stage running, or skip a message that must not run."""
@@ -106,6 +112,8 @@ class ItemTracking(Middleware):
             logger.info("skipping %s: %s", message, decision.reason)
             raise SkipMessage(decision.reason)
         message.options[ATTEMPT_OPTION] = decision.attempt
+        if decision.state is not None:
+            self._seen[message.message_id] = decision.state
 
     def after_process_message(
         self,
@@ -120,9 +128,10 @@ class ItemTracking(Middleware):
         if stage is None:
             return
         item_id = int(message.args[0])
+        seen = self._seen.pop(message.message_id, None)
         if exception is None:
-            following = items.current().finish_stage(item_id, stage.name)
-            self._top_up(broker, [stage.name] + ([following] if following else []))
+            handoff = items.current().finish_stage(item_id, stage.name, seen=seen)
+            self._feed(lambda: hand_off(broker, handoff, self.limits), stage.name)
             return
         final = is_final_failure(broker.get_actor(message.actor_name), message, exception)
         items.current().fail_stage(
@@ -134,13 +143,12 @@ class ItemTracking(Middleware):
             counts=outage_wait(exception) is None,
         )
         if final:  # a retry keeps its slot; a final failure frees it
-            self._top_up(broker, [stage.name])
+            self._feed(lambda: feed_all(broker, self.limits, [stage.name]), stage.name)
 
-    def _top_up(self, broker: dramatiq.Broker, stages: list[str]) -> None:
+    @staticmethod
+    def _feed(top_up: Callable[[], int], stage: str) -> None:
         # The outcome is committed; a failed feed is repaired by the reconciler's.
-        for name in stages:
-            try:
-                if not well_stocked(broker, name, self.limits):
-                    feed(broker, name, self.limits)
-            except Exception as ex:
-                logger.warning("feeding the %s stage failed (the reconciler will): %r", name, ex)
+        try:
+            top_up()
+        except Exception as ex:
+            logger.warning("feeding after the %s stage failed (the reconciler will): %r", stage, ex)

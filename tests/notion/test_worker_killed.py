@@ -26,8 +26,9 @@ from services.notion.publishers.base import COMPLETE, CREATING
 from shared import store
 from shared.broker import build_broker
 from shared.db import database
+from shared.feeding import item_message
 from shared.models import Task, TaskItem
-from shared.pipeline import PUBLISH, item_message
+from shared.pipeline import PUBLISH
 from shared.settings import Settings
 from shared.tasks import TaskService
 from tests.notion.conftest import NOTION_REDIS_URL

@@ -21,10 +21,12 @@ from shared.feeding import (
     FeedLimits,
     allocate,
     feed,
+    hand_off,
     in_flight,
     low_water,
-    well_stocked,
+    stocked,
 )
+from shared.items.rules import HandOff, Stock
 from shared.migrations import migrate
 from shared.models import Status, Task, TaskItem
 from shared.settings import Settings
@@ -275,6 +277,12 @@ def test_a_high_priority_item_goes_to_the_head_of_the_redis_queue(settings: Sett
     broker.close()
 
 
+def _finish(item_id: int) -> HandOff:
+    start = items.current().start_stage(item_id, "parse")
+    assert start.run
+    return items.current().finish_stage(item_id, "parse", seen=start.state)
+
+
 def test_a_worker_skips_its_top_up_only_while_the_queue_is_stocked_and_nothing_urgent_waits(
     settings: Settings,
 ) -> None:
@@ -285,30 +293,71 @@ def test_a_worker_skips_its_top_up_only_while_the_queue_is_stocked_and_nothing_u
     service.create_task(urls=[f"https://example.com/bulk/{n}" for n in range(30)])
     client = redis.Redis.from_url(settings.redis_url)
     assert (client.llen("dramatiq:parsing"), low_water(limits)) == (8, 2)
-    # Then a worker that finishes an item need not feed: 8 messages are ready
-    assert well_stocked(broker, "parse", limits)
-
-    # When a high-priority link waits to be fed (the queue is at its cap)
+    ids = [
+        json.loads(client.hget("dramatiq:parsing.msgs", key))["args"][0]
+        for key in client.lrange("dramatiq:parsing", 0, -1)
+    ]
+    # And a high-priority link waiting to be fed (the queue is at its cap)
     urgent = service.create_task(urls=["https://example.com/urgent"], priority="high")
     (item,) = TaskItem.select().where(TaskItem.task == urgent["task_id"])
     assert item.status == Status.PENDING
-    # Then the next finished item feeds, whatever the queue holds, and the link goes first
-    assert not well_stocked(broker, "parse", limits)
-    first = json.loads(client.hget("dramatiq:parsing.msgs", client.lindex("dramatiq:parsing", 0)))
-    _complete([first["args"][0]])
-    assert feed(broker, "parse", limits) == 1
+
+    # When a worker finishes an item, its finish counts what waits at both stages
+    handoff = _finish(ids[0])
+    assert handoff.following == "enrich"
+    assert handoff.stock["parse"] == Stock(queued=7, urgent=True)
+    # Then it feeds, whatever the queue holds: the link goes first, the item to enrich
+    assert not stocked(handoff.stock["parse"], limits)
+    assert hand_off(broker, handoff, limits) == 2
     head = json.loads(client.hget("dramatiq:parsing.msgs", client.lindex("dramatiq:parsing", 0)))
     assert head["args"] == [item.id]
     # Marked urgent, so that bulk work of the worker running it pauses (shared.urgency)
     assert head["options"][URGENT_OPTION] is True
-    assert URGENT_OPTION not in first["options"]
-    assert well_stocked(broker, "parse", limits)
+    second = json.loads(client.hget("dramatiq:parsing.msgs", client.lindex("dramatiq:parsing", 1)))
+    assert URGENT_OPTION not in second["options"]
 
-    # When workers took all but one message: below the low-water mark, it feeds again
-    client.ltrim("dramatiq:parsing", 0, 0)
-    assert not well_stocked(broker, "parse", limits)
-    # And without Redis (local mode) every finished item feeds
-    assert not well_stocked(StubBroker(), "parse", limits)
+    # When the next item finishes with 7 queued and nothing urgent waiting
+    handoff = _finish(ids[1])
+    assert handoff.stock["parse"] == Stock(queued=7, urgent=False)
+    # Then the parse queue is left as it is; only the enrich queue, below its mark, is fed
+    assert stocked(handoff.stock["parse"], limits)
+    assert not stocked(handoff.stock["enrich"], limits)
+    before = client.llen("dramatiq:parsing")
+    assert hand_off(broker, handoff, limits) == 1
+    assert client.llen("dramatiq:parsing") == before
+    assert client.llen("dramatiq:ai") == 2
+
+    # When workers took every queued item: below the low-water mark, it feeds again
+    queued = TaskItem.select().where(
+        (TaskItem.stage == "parse") & (TaskItem.status == Status.QUEUED) & (TaskItem.id != ids[7])
+    )
+    for taken in queued:
+        assert items.current().start_stage(taken.id, "parse").run
+    handoff = _finish(ids[7])
+    assert handoff.stock["parse"].queued < low_water(limits)
+    assert not stocked(handoff.stock["parse"], limits)
+    # And a stage whose stock is unknown (local mode counts none) is always fed
+    assert not stocked(None, limits)
+    broker.close()
+
+
+def test_an_item_waiting_for_its_retry_is_not_counted_in_its_stages_stock(
+    settings: Settings,
+) -> None:
+    # Given three queued items, one of which failed and waits for its delayed retry
+    limits = FeedLimits(queue=8, task=8, promote_up_to=0)
+    broker = build_broker(settings)
+    service = TaskService(broker, max_urls=5000, limits=limits)
+    service.create_task(urls=[f"https://example.com/retry/{n}" for n in range(3)])
+    retrying, finishing, waiting = (item.id for item in TaskItem.select().order_by(TaskItem.id))
+    assert items.current().start_stage(retrying, "parse").run
+    items.current().fail_stage(retrying, "parse", "TimeoutError: slow", final=False, attempt=1)
+    assert TaskItem.get_by_id(retrying).status == Status.QUEUED
+    # When another one finishes
+    handoff = _finish(finishing)
+    # Then only the item whose message waits in the queue is stock
+    assert handoff.stock["parse"] == Stock(queued=1, urgent=False)
+    assert TaskItem.get_by_id(waiting).status == Status.QUEUED
     broker.close()
 
 

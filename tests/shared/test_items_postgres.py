@@ -26,7 +26,7 @@ def test_prepared_statements_are_prepared_again_on_a_new_connection(
     database.connect()
     # Then the statements are prepared on the new one and run as before
     assert items.current().start_stage(second.id, "parse").run
-    assert items.current().finish_stage(second.id, "parse") == "enrich"
+    assert items.current().finish_stage(second.id, "parse").following == "enrich"
     names = database.execute_sql("SELECT name FROM pg_prepared_statements").fetchall()
     expected = {"kbm_read_item", "kbm_begin_run", "kbm_end_stage_pending"}
     assert expected <= {name for (name,) in names}

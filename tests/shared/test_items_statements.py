@@ -192,21 +192,24 @@ def test_items_move_through_duplicate_deliveries_retries_and_a_cancel(
     machine = items.current()
     steps: list[Any] = []
     # the first item: both stages, with a duplicate delivery in between
-    assert machine.start_stage(first.id, "parse", worker="w1").run
-    steps.append(machine.finish_stage(first.id, "parse"))
+    started = machine.start_stage(first.id, "parse", worker="w1")
+    # finished from the item as its start read it (the worker's hand-off)
+    steps.append(machine.finish_stage(first.id, "parse", seen=started.state).following)
     steps.append(machine.start_stage(first.id, "parse", worker="w1").run)
     # the enrich stage run no feed made (a test sends no feed): created at its start
     assert machine.start_stage(first.id, "enrich", worker="w1").run
-    steps.append(machine.finish_stage(first.id, "enrich"))
+    steps.append(machine.finish_stage(first.id, "enrich").following)
     # the second: a retried failure, then success
     assert machine.start_stage(second.id, "parse", worker="w2").run
     machine.fail_stage(second.id, "parse", "TimeoutError: slow", final=False, attempt=1)
     steps.append(machine.start_stage(second.id, "parse", worker="w2").attempt)
-    steps.append(machine.finish_stage(second.id, "parse"))
-    # the task is cancelled while the third one runs
-    assert machine.start_stage(third.id, "parse", worker="w3").run
+    steps.append(machine.finish_stage(second.id, "parse").following)
+    # the task is cancelled while the third one runs: the state its start read is stale,
+    # the finish reads again and ends the item cancelled
+    started = machine.start_stage(third.id, "parse", worker="w3")
+    assert started.run
     machine.cancel_task(task_id)
-    steps.append(machine.finish_stage(third.id, "parse"))
+    steps.append(machine.finish_stage(third.id, "parse", seen=started.state).following)
     assert steps == ["enrich", False, None, 2, "enrich", None]
     assert _snapshot(task_id) == SNAPSHOT
 

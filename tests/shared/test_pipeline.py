@@ -8,12 +8,12 @@ import sys
 import pytest
 
 from shared.errors import PermanentError
+from shared.feeding import item_message
+from shared.items.rules import next_stage
 from shared.pipeline import (
     STAGES,
     actor_options,
     get_stage,
-    item_message,
-    next_stage,
     ordered_stages,
     stage_of_actor,
 )
