@@ -176,14 +176,19 @@ def type_scores(signals: Signals) -> dict[str, float]:
     add(FORUM, 2.0, _FORUM_SITES.search(host) and "/questions/" in path)
 
     products = schema["Product"] + schema["ProductGroup"]
-    add(PRODUCT, 2.5, products == 1 or (products and schema["Offer"] and products <= 2))
+    # One ProductGroup outside a list: its Products are the variants of one product.
+    variants = schema["ProductGroup"] == 1 and not schema["ItemList"]
+    single = products == 1 or (products and schema["Offer"] and products <= 2) or variants
+    # A product's address inside a shop's (/store/products/x, /c/product/123) is a product.
+    product_path = _PRODUCT_PATH.search(path)
+    add(PRODUCT, 2.5, single)
     add(PRODUCT, 2.0, signals.og_type in ("product", "og:product", "product.item"))
-    add(PRODUCT, 1.5, _PRODUCT_PATH.search(path) and not _COLLECTION_PATH.search(path))
+    add(PRODUCT, 1.5, product_path)
     add(PRODUCT, 1.0, signals.carts >= 1, signals.carts <= 3)
 
-    add(COLLECTION, 3.0, _COLLECTION_PATH.search(path))
+    add(COLLECTION, 3.0, _COLLECTION_PATH.search(path) and not product_path)
     add(COLLECTION, 2.0, signals.og_type == "product.group")
-    add(COLLECTION, 2.0, products >= 3)
+    add(COLLECTION, 2.0, products >= 3 and not variants)
     add(COLLECTION, 1.0, schema["ItemList"] or schema["CollectionPage"], signals.prices >= 4)
     add(COLLECTION, 1.5, signals.prices >= 12)
     add(COLLECTION, 1.0, signals.carts >= 4)
@@ -195,9 +200,10 @@ def type_scores(signals: Signals) -> dict[str, float]:
     add(DOCUMENTATION, 1.0, signals.code_blocks >= 10)
 
     # A service page presents an offer: often a site's home page, or a page named for
-    # what it sells, with FAQ, business or contact data; its address is no article slug.
+    # what it sells, with FAQ, business or contact data; its address is no article slug,
+    # and it declares no single product.
     slug = path.rstrip("/").rsplit("/", 1)[-1]
-    if len(re.split(r"[-_]+", slug)) < _SLUG_WORDS and not articleish:
+    if len(re.split(r"[-_]+", slug)) < _SLUG_WORDS and not articleish and not single:
         add(SERVICE, 2.0, path in ("", "/"))
         add(SERVICE, 1.5, _SERVICE_PATH.search(path))
         add(SERVICE, 1.0, schema["FAQPage"] or schema["Service"] or schema["LocalBusiness"])

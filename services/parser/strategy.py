@@ -11,10 +11,16 @@ read differently:
   articles;
 - forum threads are read post by post from the forum software's markup
   (:mod:`services.parser.forum`), authors and dates kept;
+- services, listings and collections are read whole: their main region without the
+  site's furniture (:mod:`services.parser.region`), since trafilatura keeps only their
+  longest run of prose; documentation and undeclared articles too when trafilatura
+  kept clearly less than that region;
 - products add what their structured data describes (:mod:`services.parser.product`)
   when trafilatura misses it;
 - a page that is mostly a grid of cards (a listing, a collection, a service's offers)
-  gets its cards (:mod:`services.parser.items`) when trafilatura kept few of them.
+  gets its cards (:mod:`services.parser.items`) when trafilatura kept few of them; an
+  "article" that is one is a listing. On a product page the grid is the shop's other
+  products and is left out.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from dataclasses import dataclass, field
 
 from lxml.html import HtmlElement
 
-from services.parser import forum, items, metadata, page_type, product
+from services.parser import forum, items, metadata, page_type, product, region
 from services.parser.extractors import Extraction
 from services.parser.extractors import trafilatura as trafilatura_extractor
 from shared.blocks import Block
@@ -31,6 +37,19 @@ from shared.urgency import yield_to_urgent
 
 #: A grid of cards is added when it holds this many times the words trafilatura kept.
 ITEMS_OVER_TEXT = 2.0
+#: The page's whole main region (:mod:`services.parser.region`) is taken over
+#: trafilatura's text when that text has fewer words than this share of the region's:
+#: on services, listings and collections always, on documentation when trafilatura kept
+#: less than all of it, on articles when it kept less than 70 %.
+REGION_OVER_TEXT = {
+    page_type.SERVICE: float("inf"),
+    page_type.LISTING: float("inf"),
+    page_type.COLLECTION: float("inf"),
+    page_type.DOCUMENTATION: 1.0,
+    page_type.ARTICLE: 0.7,
+}
+#: A region with fewer words than this is a shell (the content is drawn by scripts).
+MIN_REGION_WORDS = 30
 
 
 @dataclass(frozen=True)
@@ -55,20 +74,36 @@ def extract_typed(tree: HtmlElement, url: str, kind: str) -> PageExtraction:
         software, blocks = thread
         return PageExtraction(blocks, f"{kind}: posts ({software})", sources)
     blocks = list(generic.blocks) if generic else []
+    whole = _region_instead(tree, kind, blocks)
+    # An article is no grid of cards: a page that mostly is one lists things. A product
+    # page's grid is the shop's other products.
+    wanted = kind != page_type.PRODUCT and (whole is None or kind == page_type.ARTICLE)
+    cards = items.list_items(tree) if wanted else []
+    grid = bool(cards) and items.words_of(cards) >= ITEMS_OVER_TEXT * items.words_of(blocks)
+    found = page_type.LISTING if grid and kind == page_type.ARTICLE else None
+    if whole is not None:
+        return PageExtraction(whole, f"{kind}: main region", sources, found)
     method = f"{kind}: trafilatura"
-    cards = items.list_items(tree)
-    if cards and items.words_of(cards) >= ITEMS_OVER_TEXT * items.words_of(blocks):
+    if grid:
         # The page is mostly a grid of cards that trafilatura judged as links.
         kept = " ".join(block["text"] for block in blocks).lower()
         blocks += [card for card in cards if card["text"].lower() not in kept]
         method += " + list items"
-        if kind == page_type.ARTICLE:
-            # An article is no grid of cards: a page that is one lists things.
-            return PageExtraction(blocks, method, sources, page_type.LISTING)
     if structured:
         blocks = product.merge(structured, blocks)
         method += " + structured data"
-    return PageExtraction(blocks, method, sources)
+    return PageExtraction(blocks, method, sources, found)
+
+
+def _region_instead(tree: HtmlElement, kind: str, blocks: list[Block]) -> list[Block] | None:
+    """Return the page's main region when it is to replace trafilatura's ``blocks``."""
+    if kind not in REGION_OVER_TEXT:
+        return None
+    whole = region.region_blocks(tree)
+    size = items.words_of(whole)
+    if size >= MIN_REGION_WORDS and items.words_of(blocks) < REGION_OVER_TEXT[kind] * size:
+        return whole
+    return None
 
 
 def _declared(tree: HtmlElement, generic: Extraction | None) -> Extraction:

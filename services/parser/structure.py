@@ -74,9 +74,12 @@ _TRAFILATURA_BLOCKS = frozenset({"p", "list", "table", "row", "div", "body", "do
 _CELLS = frozenset({"td", "th", "cell"})
 
 
-def blocks_from_html(root: _Element) -> list[Block]:
-    """Return the blocks of an HTML element tree."""
-    return _Walker(_html_kind).blocks(root)
+def blocks_from_html(root: _Element, skip: Callable[[_Element], bool] | None = None) -> list[Block]:
+    """Return the blocks of an HTML element tree.
+
+    ``skip`` names the elements left out with everything in them (their tail text is kept).
+    """
+    return _Walker(_html_kind, skip).blocks(root)
 
 
 def blocks_from_trafilatura(root: _Element) -> list[Block]:
@@ -126,8 +129,9 @@ def _trafilatura_kind(element: _Element, inherited: Kind) -> Kind | None:
 class _Walker:
     """Collect text into the current block; a block element closes it and opens its own."""
 
-    def __init__(self, kind_of: KindOf) -> None:
+    def __init__(self, kind_of: KindOf, skip: Callable[[_Element], bool] | None = None) -> None:
         self.kind_of = kind_of
+        self.skip = skip
         self.out: list[Block] = []
         self.buffer: list[str] = []
 
@@ -138,7 +142,7 @@ class _Walker:
 
     def _walk(self, element: _Element, current: Kind, *, tail: bool = True) -> None:
         tag = element.tag if isinstance(element.tag, str) else None
-        if tag is not None and tag not in _SKIPPED:
+        if tag is not None and tag not in _SKIPPED and not (self.skip and self.skip(element)):
             kind = self.kind_of(element, current)
             if tag in ("br", "lb"):
                 self.buffer.append(_BREAK)

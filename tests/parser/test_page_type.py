@@ -57,6 +57,27 @@ def kind_of(html: str, url: str) -> page_type.PageKind:
             "documentation",
         ),
         (page(f"<p>{WORDS}</p>"), "https://example.com/news", "listing"),
+        # The variants of one product (sizes, colours) are no collection of products.
+        (
+            page(
+                f"<p>{WORDS}</p>",
+                ld({"@type": "ProductGroup", "hasVariant": [{"@type": "Product"}] * 6}),
+            ),
+            "https://shop.example.com/mugs/blue-mug",
+            "product",
+        ),
+        # A product's address inside the shop's is a product's.
+        (
+            page(f'<p>{WORDS}</p><button class="add-to-cart">Add to cart</button>'),
+            "https://example.com/store/products/blue-mug",
+            "product",
+        ),
+        # A home page that declares one product sells that product.
+        (
+            page(f"<p>{WORDS}</p>", ld({"@type": "Product", "offers": {"@type": "Offer"}})),
+            "https://shop.example.com/",
+            "product",
+        ),
     ],
 )
 def test_pages_are_recognised_from_their_schema_address_and_markup(
