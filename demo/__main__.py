@@ -1,8 +1,9 @@
 """``make demo``: the main job end to end, on this machine, with nothing to set up.
 
-Serves the project's own sample articles (``demo/pages``) from a loopback web server,
-imports them in local mode — parse, enrich with the offline provider, publish as Markdown —
-with live progress, and ends with a summary of what was made and where it is.
+Serves the project's own sample articles (``demo/pages``) from a loopback web server on
+a fixed port (``DEMO_PORT``, 8765: the same links on every run), imports them in local
+mode — parse, enrich with the offline provider, publish as Markdown — with live
+progress, and ends with a summary of what was made and where it is.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from pathlib import Path
 
 PAGES = Path(__file__).resolve().parent / "pages"
 OUTPUT = Path("demo-output")
+#: The sample site's port, the same on every run so that its links stay the same.
+DEFAULT_PORT = 8765
+PORT_VARIABLE = "DEMO_PORT"
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -26,10 +30,33 @@ class QuietHandler(SimpleHTTPRequestHandler):
         """Stay quiet: the progress display is the output."""
 
 
+def serve_pages(port: int) -> ThreadingHTTPServer:
+    """Serve the sample pages on loopback ``port``, or on a free port if it is taken.
+
+    The port is part of each sample link's URL, and a URL is a link's identity: on the
+    same port, every run imports the same five links again instead of five new ones.
+    """
+    handler = functools.partial(QuietHandler, directory=str(PAGES))
+    try:
+        return ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as ex:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        print(
+            f"note: port {port} is taken ({ex.strerror}); serving the samples on port "
+            f"{server.server_address[1]}, so they are new links in {OUTPUT}/ "
+            f"(set {PORT_VARIABLE} to choose another port)"
+        )
+        return server
+
+
 def main() -> int:
     """Run the demo; return the process exit code."""
-    handler = functools.partial(QuietHandler, directory=str(PAGES))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    try:
+        port = int(os.environ.get(PORT_VARIABLE) or DEFAULT_PORT)
+    except ValueError:
+        print(f"error: {PORT_VARIABLE} must be a port number (got {os.environ[PORT_VARIABLE]!r})")
+        return 2
+    server = serve_pages(port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     urls = [f"{base}/{page.name}" for page in sorted(PAGES.glob("*.html"))]
@@ -45,18 +72,22 @@ def main() -> int:
             "PUBLISHER": os.environ.get("PUBLISHER", "markdown"),
         }
     )
+    from rich.console import Console
+
     from services.cli import progress
     from services.cli.local import LocalRun
     from shared.settings import Settings
 
     print(f"Notion KB Manager demo: importing {len(urls)} sample articles from {base}\n")
     started = time.monotonic()
-    with LocalRun(Settings.from_env(), threads=4) as pipeline:
+    console = Console()
+    notify = progress.notifier(console)
+    with LocalRun(Settings.from_env(), threads=4, notify=notify) as pipeline:
         task_id = pipeline.submit(urls)
-        task = progress.follow(lambda: pipeline.status(task_id), interval=0.2)
+        task = progress.follow(lambda: pipeline.status(task_id), interval=0.2, console=console)
         failures = pipeline.failures(task_id)
     server.shutdown()
-    progress.summary(task, failures)
+    progress.summary(task, failures, console)
     files = sorted((OUTPUT / "export").glob("*.md"))
     print(f"\n{len(files)} Markdown pages in {(OUTPUT / 'export').resolve()}:")
     for path in files:

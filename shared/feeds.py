@@ -257,6 +257,7 @@ def record_entries(
                 task_type=FEED_TASK_TYPE,
                 owner=feed.owner,
                 priority=feed.priority,
+                source="feed",
             )
             FeedEntry.insert_many(
                 [

@@ -29,9 +29,11 @@ from shared.models import (
     Publication,
     RecurringRun,
     StageRun,
+    Tag,
     Task,
     TaskItem,
 )
+from shared.search import install as install_search
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +108,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         "page type of the content",
         lambda db: _add_missing_columns(db, Content, ["page_type"]),
     ),
+    Migration(
+        10,
+        "tag vocabulary: normal key and source of tags",
+        lambda db: _add_missing_columns(db, Tag, ["key", "source"]),
+    ),
+    Migration(11, "full-text search of links", install_search),
+    Migration(12, "what created a task", lambda db: _add_missing_columns(db, Task, ["source"])),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

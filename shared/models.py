@@ -153,10 +153,20 @@ class Enrichment(BaseModel):
 
 
 class Tag(BaseModel):
-    """A tag in use; enrichment prefers the most used ones."""
+    """A tag of the knowledge base's vocabulary; enrichment prefers the most used ones.
+
+    ``key`` is the tag's normal form (``services/ai/tagwords.py``): unique, so that two
+    spellings of one tag saved at once are one row. It is empty until the ai service
+    computes it (a tag added by the notion service, a renamed tag).
+    """
 
     id = AutoField()
     name = CharField(max_length=100, unique=True)
+    key = CharField(max_length=100, null=True, unique=True)
+    #: Where the tag came from first: ``ai`` (enrichment), ``user`` (an import's tags),
+    #: ``notion`` (an option of the database's Tags property) or ``edit`` (a rename);
+    #: empty for a tag saved before the vocabulary had sources.
+    source = CharField(max_length=16, null=True, default="ai")
 
 
 class LinkTag(BaseModel):
@@ -189,6 +199,10 @@ class Publication(BaseModel):
     updated_at = DateTimeField(default=utcnow)
 
 
+#: What may create a task (``Task.source``).
+TASK_SOURCES = ("request", "feed", "recurring", "import", "local")
+
+
 class Task(BaseModel):
     """Links submitted together, run through the same stages."""
 
@@ -206,6 +220,9 @@ class Task(BaseModel):
     fed_at = DateTimeField(null=True)
     #: When a task scheduled for later starts; until then it is pending and not fed.
     run_at = DateTimeField(null=True, index=True)
+    #: What made it (:data:`TASK_SOURCES`): a request, a feed's poll, a recurring job, a
+    #: library import, local mode.
+    source = CharField(max_length=16, default="request")
     total_items = IntegerField(default=0)
     completed_items = IntegerField(default=0)
     failed_items = IntegerField(default=0)

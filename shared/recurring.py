@@ -78,7 +78,9 @@ def republish_failed(tasks: TaskService) -> list[int]:
         chunk = link_ids[start : start + tasks.max_urls]
         created.append(
             int(
-                tasks.create_task(link_ids=chunk, stages=["publish"], task_type="notion")["task_id"]
+                tasks.create_task(
+                    link_ids=chunk, stages=["publish"], task_type="notion", source="recurring"
+                )["task_id"]
             )
         )
     return created

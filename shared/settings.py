@@ -121,6 +121,9 @@ class Settings(ServiceSettings, BaseSettings):
     parsing_retry_delays: SecondsList | None = None
     ai_retry_delays: SecondsList | None = None
     notion_retry_delays: SecondsList | None = None
+    #: Local mode's delays (``kbm run --local``, ``make demo``), for every stage: someone
+    #: is watching, so a dead link fails in seconds, not the services' minutes.
+    local_retry_delays: SecondsList = (1.0, 5.0)
     #: Starts of one stage of one item before it fails for good (poison guard); hard
     #: kills are not counted by Dramatiq's retries, so this bounds them.
     max_deliveries: int = Field(8, ge=1, le=100)
@@ -162,6 +165,9 @@ class Settings(ServiceSettings, BaseSettings):
 
     #: The least severe log records every process writes (``kbm -v``: DEBUG).
     log_level: LogLevel = "INFO"
+    #: ``production`` makes ``kbm doctor`` strict about settings meant for development
+    #: only (``FETCH_ALLOW_PRIVATE=1`` fails it instead of warning).
+    kbm_environment: Literal["development", "production"] = "development"
 
     #: Recurring jobs, ``kind=cron`` separated by ``;`` (see ``shared.schedule``).
     recurring_jobs: str = ""
@@ -217,6 +223,7 @@ class Settings(ServiceSettings, BaseSettings):
         "parsing_retry_delays",
         "ai_retry_delays",
         "notion_retry_delays",
+        "local_retry_delays",
         mode="before",
     )
     @classmethod
@@ -339,6 +346,11 @@ class Settings(ServiceSettings, BaseSettings):
         worker killed mid-message, and must not cut a stage's retries short.
         """
         return max(self.max_deliveries, self.stage_retries(queue) + 1)
+
+    @property
+    def production(self) -> bool:
+        """Whether these are a production deployment's settings (``KBM_ENVIRONMENT``)."""
+        return self.kbm_environment == "production"
 
     def worker_count(self, queue: str) -> int:
         """Return how many processes a local launcher starts for a queue."""

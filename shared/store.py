@@ -9,13 +9,12 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from peewee import fn
-
-from shared import items
+from shared import items, search
 from shared.blocks import Block
 from shared.db import database
 from shared.errors import MissingInput
-from shared.models import Content, Enrichment, Link, LinkTag, Publication, Tag, utcnow
+from shared.models import Content, Enrichment, Link, Publication, utcnow
+from shared.tags import vocabulary
 
 #: What enrichment reads of an article (not its blocks, a larger JSON document).
 ARTICLE_FIELDS = ("link", "title", "text", "language", "page_type")
@@ -70,7 +69,9 @@ def save_content(
         "word_count": word_count,
         "content_hash": content_hash,
     }
-    return items.current().save_content(link_id, now=utcnow(), values=values)
+    duplicate_of = items.current().save_content(link_id, now=utcnow(), values=values)
+    search.reindex(link_id)
+    return duplicate_of
 
 
 def content_of(link_id: int) -> Content:
@@ -94,17 +95,9 @@ def article_of(link_id: int) -> Content:
     return _parsed(link_id, content)
 
 
-def popular_tags(limit: int = 50) -> list[str]:
-    """Return the most used tags, most used first."""
-    uses = fn.COUNT(LinkTag.link)
-    query = (
-        Tag.select(Tag.name, uses.alias("uses"))
-        .join(LinkTag)
-        .group_by(Tag.id, Tag.name)
-        .order_by(uses.desc(), Tag.name)
-        .limit(limit)
-    )
-    return [row.name for row in query]
+def popular_tags(limit: int = 2000) -> list[str]:
+    """Return the vocabulary's tags, most used first (tags no link carries yet last)."""
+    return [tag.name for tag in vocabulary(limit)]
 
 
 def save_enrichment(link_id: int, *, tags: Iterable[str], **values: Any) -> None:
@@ -114,6 +107,7 @@ def save_enrichment(link_id: int, *, tags: Iterable[str], **values: Any) -> None
         raise ValueError(f"not enrichment columns: {', '.join(sorted(unknown))}")
     names = list(dict.fromkeys(tags))
     items.current().save_enrichment(link_id, now=utcnow(), names=names, values=values)
+    search.reindex(link_id)
 
 
 def enrichment_of(link_id: int) -> Enrichment:

@@ -174,6 +174,7 @@ class TaskService:
         owner: str | None = None,
         priority: str = "normal",
         run_at: object = None,
+        source: str = "request",
     ) -> int:
         """Write a task and its waiting items (in the caller's transaction); return its id.
 
@@ -181,6 +182,7 @@ class TaskService:
         at most ``max_open_tasks`` unfinished. ``priority`` (``high``, ``normal``, ``low``)
         orders the feeding of its items. ``run_at`` (ISO 8601 with its zone, or an aware
         datetime) schedules it for later: until then it is ``pending`` and cancellable.
+        ``source`` says what made it (``Task.source``).
 
         Nothing is sent: :meth:`start_task` does that once the rows are committed.
         """
@@ -202,6 +204,7 @@ class TaskService:
                 total_items=len(ids),
                 owner=owner,
                 run_at=start_at,
+                source=source,
             )
             self.add_items(task.id, stage_names[0], ids)
         return int(task.id)

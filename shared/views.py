@@ -132,12 +132,25 @@ def _stage_counts(task: Task, items: dict[tuple[str, str], int]) -> dict[str, di
     for (stage, status), count in items.items():
         if status == Status.PENDING.value:
             stages.setdefault(stage, {})["pending"] = count
+    for name, entry in stages.items():
+        entry["ended_before"] = _ended_before(task.stages, name, items)
     for stage, (total_ms, timed, max_ms, attempts) in timing.items():
         entry = stages[stage]
         entry["attempts"] = attempts
         entry["mean_ms"] = round(total_ms / timed, 1) if timed else None
         entry["max_ms"] = max_ms
     return stages
+
+
+def _ended_before(stages: list[str], stage: str, items: dict[tuple[str, str], int]) -> int:
+    """Return the items that failed or were cancelled at an earlier stage than ``stage``.
+
+    They will never run ``stage``: with its completed and failed runs, they tell how
+    much of the task's items that stage is done with, whatever their outcome.
+    """
+    earlier = set(stages[: stages.index(stage)]) if stage in stages else set()
+    ended = (Status.FAILED.value, Status.CANCELLED.value)
+    return sum(count for (at, status), count in items.items() if at in earlier and status in ended)
 
 
 def _token_usage(task: Task) -> dict[str, Any]:
@@ -171,7 +184,16 @@ def task_detail(task: Task) -> dict[str, Any]:
 
 
 def item_view(item: TaskItem, runs: list[StageRun] | None = None) -> dict[str, Any]:
-    """Return one task item with its per-stage attempts and errors."""
+    """Return one task item with its per-stage attempts and errors.
+
+    ``attempts`` are those of the item's current stage (1 for a stage that ran once,
+    whatever ran before it); ``total_attempts`` adds up every stage's, manual retries
+    included. ``runs`` are the item's stage runs when the caller has read them already.
+    """
+    if runs is None:
+        current = StageRun.get_or_none((StageRun.item == item.id) & (StageRun.stage == item.stage))
+    else:
+        current = next((run for run in runs if run.stage == item.stage), None)
     data: dict[str, Any] = {
         "id": item.id,
         "task_id": item.task_id,
@@ -179,7 +201,8 @@ def item_view(item: TaskItem, runs: list[StageRun] | None = None) -> dict[str, A
         "url": item.link.url if hasattr(item, "link") and item.link else None,
         "stage": item.stage,
         "status": item.status,
-        "attempts": item.attempts,
+        "attempts": current.attempts if current is not None else 0,
+        "total_attempts": item.attempts,
         "error": item.error,
         "finished": item.status in TERMINAL,
         "started_at": iso(item.started_at),

@@ -7,10 +7,13 @@ before each test. Redis: db 15 (``TEST_REDIS_URL`` overrides), flushed before ea
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import falcon.testing
 import psycopg2
@@ -184,3 +187,30 @@ def page(browser: Browser, tmp_path: Path) -> Iterator[Page]:
     yield opened
     context.close()
     assert problems == [], problems
+
+
+class _ThreadedWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output clean."""
+
+
+@pytest.fixture()
+def served_gateway(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Serve the gateway (no token) on a loopback port; point ``kbm`` at it (``API_URL``)."""
+    from services.api.app import create_app
+
+    app = create_app(settings.model_copy(update={"api_allowed_hosts": ("127.0.0.1",)}))
+    server = make_server(
+        "127.0.0.1", 0, app, server_class=_ThreadedWSGIServer, handler_class=_QuietHandler
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    monkeypatch.setenv("API_URL", url)
+    monkeypatch.delenv("API_TOKEN", raising=False)
+    yield url
+    server.shutdown()
+    server.server_close()

@@ -32,14 +32,18 @@ class ArticleText:
     stopwords: frozenset[str]
     #: TextRank centrality of content words, from 0 to 1 (the most central word).
     word_ranks: dict[str, float]
+    #: The language the text was cut up as (its code), None when unknown.
+    language: str | None = None
 
     @classmethod
-    def of(cls, article: ArticleInput, stopwords: frozenset[str]) -> ArticleText:
-        """Return ``article`` cut up, with its words ranked."""
+    def of(
+        cls, article: ArticleInput, stopwords: frozenset[str], language: str | None = None
+    ) -> ArticleText:
+        """Return ``article`` cut up as a text in ``language``, with its words ranked."""
         sentences = split_sentences(article.text)
-        sentence_words = [words(sentence) for sentence in sentences]
+        sentence_words = [words(sentence, language) for sentence in sentences]
         content = [content_keys(found, stopwords) for found in sentence_words]
-        title_words = words(article.title)
+        title_words = words(article.title, language)
         title_content = content_keys(title_words, stopwords)
         counts = Counter(key for found in content for key in found)
         nodes = None
@@ -55,6 +59,7 @@ class ArticleText:
             title_content=title_content,
             stopwords=stopwords,
             word_ranks={key: rank / top for key, rank in ranks.items()},
+            language=language,
         )
 
 

@@ -16,7 +16,7 @@ from services.ai.providers import (
     Sentiment,
 )
 from services.ai.providers.local import LocalProvider
-from services.ai.text import tag_key
+from services.ai.vocabulary import vocabulary_of
 from shared.errors import EnrichmentError, MissingInput
 from shared.settings import Settings
 
@@ -65,7 +65,11 @@ def enrich_article(
 def _checked(
     provider: Provider, article: ArticleInput, result: Enrichment, existing_tags: Sequence[str]
 ) -> Enrichment:
-    """Return ``result`` tidied (spacing, case, duplicates), or raise if it is unusable."""
+    """Return ``result`` tidied, its tags the vocabulary's, or raise if it is unusable.
+
+    Tags go through :meth:`~services.ai.vocabulary.Vocabulary.resolve` whichever the
+    provider: another form of an existing tag becomes it, a new tag must be a topic.
+    """
     where = f"provider {provider.name} on {article.url}"
     summary = result.summary.strip()
     if not summary:
@@ -77,33 +81,21 @@ def _checked(
             f"{where} returned category {result.category!r}, "
             f"not one of {', '.join(provider.categories)}"
         )
-    tags = _distinct(reuse_existing(result.tags, existing_tags))[:MAX_TAGS]
-    if len(tags) < MIN_TAGS and len(article.text.split()) >= SHORT_TEXT_WORDS:
-        raise EnrichmentError(f"{where} returned {len(tags)} tags, expected {MIN_TAGS} or more")
+    vocabulary = vocabulary_of(existing_tags)
+    given = len(_distinct(result.tags))
+    # A settled vocabulary lets an article carry fewer tags rather than new ones.
+    expected = 1 if vocabulary.settled else MIN_TAGS
+    if given < expected and len(article.text.split()) >= SHORT_TEXT_WORDS:
+        raise EnrichmentError(f"{where} returned {given} tags, expected {expected} or more")
+    # The vocabulary may drop a tag that is no topic: fewer tags, but no generic ones.
+    language = result.language or article.language
+    text = f"{article.title}\n{article.text}"
+    tags = vocabulary.resolve(result.tags, text, language)[:MAX_TAGS]
     if result.sentiment not in SENTIMENTS or not -1.0 <= result.sentiment_score <= 1.0:
         raise EnrichmentError(
             f"{where} returned sentiment {result.sentiment!r} ({result.sentiment_score})"
         )
     return replace(result, summary=summary, category=category, tags=tags)
-
-
-def reuse_existing(tags: Sequence[str], existing_tags: Sequence[str]) -> list[str]:
-    """Return ``tags`` with each variant of an existing tag replaced by its spelling.
-
-    "machine learning", "Machine-Learning" and "machinelearning" are one tag: the one
-    already in use wins, so the knowledge base grows no near-duplicates.
-    """
-    spelling: dict[str, str] = {}
-    for existing in existing_tags:
-        key = tag_key(existing)
-        if key:
-            spelling.setdefault(key, existing.strip())
-            spelling.setdefault(key.replace(" ", ""), existing.strip())
-    reused = []
-    for tag in tags:
-        key = tag_key(tag)
-        reused.append(spelling.get(key) or spelling.get(key.replace(" ", "")) or tag)
-    return reused
 
 
 def _distinct(tags: Sequence[str]) -> list[str]:

@@ -86,7 +86,9 @@ def instructions(options: PromptOptions, existing_tags: Sequence[str], mode: Str
         f'- "tags": {MIN_TAGS} to {MAX_TAGS} short tags (one to three words each) naming the '
         "lasting subjects of the article: fields, technologies, organisations, places, "
         "people; not one-off events, dates or moods. Lowercase except proper names, no "
-        '"#", never two tags for one subject.',
+        '"#", never two tags for one subject. A new tag is a name or a noun phrase the '
+        "article itself uses, never a generic word (such as news, company, people), a "
+        "number or a date.",
         '- "sentiment": "positive", "neutral" or "negative", the tone of the article.',
         '- "sentiment_score": a number from -1 (very negative) to 1 (very positive), '
         "consistent with the sentiment.",

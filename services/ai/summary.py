@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from services.ai.analysis import ArticleText
+from services.ai.text import join_sentences
 from services.ai.textrank import rank_sentences
 
 SUMMARY_MAX_CHARS = 1200
@@ -30,7 +31,7 @@ def extractive_summary(
     """
     sentences = text.sentences
     if len(sentences) <= summary_sentences:
-        return _cap(" ".join(sentences))
+        return _cap(join_sentences(sentences))
     # Bylines, captions and one-word lines are no summary material.
     candidates = [
         index
@@ -62,11 +63,14 @@ def extractive_summary(
             continue
         chosen.append(index)
         length += len(sentences[index]) + 1
-    return _cap(" ".join(sentences[index] for index in sorted(chosen)))
+    return _cap(join_sentences([sentences[index] for index in sorted(chosen)]))
 
 
 def _cap(summary: str) -> str:
-    """Cut ``summary`` at a word boundary so it stays within SUMMARY_MAX_CHARS."""
+    """Cut ``summary`` at a space, if one is near, so it stays within SUMMARY_MAX_CHARS."""
     if len(summary) <= SUMMARY_MAX_CHARS:
         return summary
-    return summary[: SUMMARY_MAX_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    head = summary[: SUMMARY_MAX_CHARS - 1]
+    # Chinese and Japanese have no spaces: a space far back is no word boundary to use.
+    cut = head.rfind(" ")
+    return (head[:cut] if cut >= len(head) // 2 else head) + "…"

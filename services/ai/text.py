@@ -3,131 +3,115 @@
 Deliberately small and offline: the local provider ranks with them, the enrich stage
 compares tags with them ("Machine-Learning" and "machine learning" are one), and the
 ``openai`` provider falls back on :func:`detect_language` when a model names none.
+
+Every language is cut into words: Chinese and Japanese by their segmenters
+(:mod:`services.ai.segment`), scripts with combining marks (Devanagari, Bengali, Tamil…)
+without losing them. Stopwords come from the stopwords-iso collection
+(:mod:`services.ai.stopwords`); the language is :mod:`shared.language`'s.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Sequence
 
-import py3langid
+from services.ai.scripts import has_kana, is_grammar_kana, is_unspaced, is_wide, unspaced_runs
+from services.ai.segment import chinese_words, japanese_words
+from services.ai.stopwords import stopwords_for, wordset
+from shared.language import resolve_language
 
-# Enough text for a confident guess; classifying a whole long article only costs time.
-LANGUAGE_SAMPLE_CHARS = 5000
+__all__ = [
+    "detect_language",
+    "is_content",
+    "join_words",
+    "same_word",
+    "singular",
+    "split_sentences",
+    "stem",
+    "stopwords_for",
+    "tag_key",
+    "words",
+]
 
-
-def _wordset(text: str) -> frozenset[str]:
-    """Return the whitespace-separated words of a word list written as a text block."""
-    return frozenset(text.split())
-
-
-ABBREVIATIONS = _wordset(
+ABBREVIATIONS = wordset(
     "mr mrs ms dr prof sr jr st mt vs inc ltd co corp no nos fig gen gov sen rep lt col "
     "capt sgt adm jan feb apr jun jul aug sep sept oct nov dec approx dept est al ca nr "
     "bzw vgl str mme mlle sra srta ud uds av"
 )
-
-STOPWORDS_EN = _wordset(
-    """
-    a about above after again against all almost along already also although always am
-    among an and another any anyone anything are around as at away back be became because
-    become been before being below between both but by can cannot could did do does doing
-    done down during each either else enough etc even ever every few for from further get
-    gets getting go goes going gone got had has have having he her here hers herself him
-    himself his how however i if in including into is it its itself just least less let
-    like made make makes making many may maybe me might more most much must my myself
-    near need needs neither never next no nor not now of off often on once one only onto
-    or other others otherwise our ours ourselves out over own per perhaps quite rather
-    really same see seen she should since so some something still such than that the
-    their theirs them themselves then there these they this those though through thus
-    to too toward towards under until up upon us use used using very via was we well
-    were what whatever when where whether which while who whom whose why will with within
-    without would yet you your yours yourself yourselves
-    ago according across actually add added ahead allow amid anyway ask asked based behind
-    believe best better big bit came come comes coming continue day days different doesn don
-    early end far find first five four full give given gives good great half high hit
-    include instead keep kind know known large largest last late later lead left long look
-    looking lot lots low mean means million billion month months mr mrs ms new news number
-    old part past people place point put recent recently report reported reports right said
-    say saying says second set several show shows side six small started take taken takes
-    talk tell ten thing things think third three time times today told top total try turn
-    two way ways week weeks went whole won work year years yes yesterday monday tuesday
-    wednesday thursday friday saturday sunday january february march april june july august
-    september october november december percent inch inches cent
-    """
-)
-
-STOPWORDS_DE = _wordset(
-    """
-    aber alle allem allen aller alles als also am an ander andere anderen auch auf aus
-    bzw daß für gab geht gut kam kommt lassen macht mal
-    bei beim bereits bin bis bist da dabei damit dann darauf darum das dass dem den denn
-    der des deshalb dich die dies diese diesem diesen dieser dieses dir doch dort du durch
-    ein eine einem einen einer eines einige er es etwa euch euer gibt ganz gegen gewesen
-    hab habe haben hat hatte hatten hier hin hinter ich ihm ihn ihnen ihr ihre ihrem
-    ihren ihrer im immer in ins ist ja jede jedem jeden jeder jedoch jetzt kann kein
-    keine keinen können könnte man mehr mein meine mich mir mit muss müssen nach nicht
-    nichts noch nun nur ob oder ohne schon sehr sein seine seinem seinen seiner seit
-    selbst sich sie sind so soll sollen sowie über um und uns unser unter viel viele vom
-    von vor war waren was weil weiter welche welchen wenn wer werden wie wieder will wir
-    wird wo wurde wurden zu zum zur zwar zwischen heute jahr jahren prozent sagte
-    """
-)
-
-STOPWORDS_FR = _wordset(
-    """
-    au aux avec avoir ce cela ces cet cette ceux chez comme dans de des donc dont du elle
-    elles en encore est et été être eu fait faire il ils je la le les leur leurs lui ma
-    mais me même mes moi mon ne ni nos notre nous on ont ou où par pas pendant peu peut
-    plus pour qu que quel quelle qui sa sans se selon ses si son sont sous sur ta te tes
-    toi ton tous tout toute toutes très tu un une vos votre vous aussi avant après alors
-    ainsi bien car depuis entre était étaient leur sera seront cette année ans
-    """
-)
-
-STOPWORDS_ES = _wordset(
-    """
-    al algo algunos ante antes como con contra cual cuando de del desde donde dos el ella
-    ellas ellos en entre era eran es esa esas ese eso esos esta estaba estado están este
-    esto estos fue fueron ha habia había han hasta hay la las le les lo los más me mi mis
-    muy nada ni no nos nosotros o otra otras otro otros para pero poco por porque que qué
-    quien se sea según ser si sido sin sobre su sus también tanto te tiene tienen todo
-    todos tu un una uno unos y ya año años además así aunque cada dijo
-    """
-)
-
-STOPWORDS = {"en": STOPWORDS_EN, "de": STOPWORDS_DE, "fr": STOPWORDS_FR, "es": STOPWORDS_ES}
+#: The longest word of a spaced script that can be a tag word; longer runs are codes.
+MAX_WORD_CHARS = 25
+#: The same for Chinese, Japanese and Korean, whose words are a few characters each.
+MAX_WIDE_WORD_CHARS = 12
 
 # Quotes and brackets that may close a sentence or open the next one.
-_CLOSERS = "\"'\u201d\u2019\u00bb)]"
-_OPENERS = "\"'\u201c\u2018\u00ab(["
-_SENTENCE_END = re.compile(r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*\s+")
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_CLOSERS = "\"'\u201d\u2019\u00bb)]\u300d\u300f\uff09\u3011\u3015\u3009\u300b"
+_OPENERS = "\"'\u201c\u2018\u00ab([\u300c\u300e\uff08\u3010\u3014\u3008\u300a"
+# Sentence ends followed by a space: Latin, and the question mark of Arabic, the full
+# stops of Urdu, Devanagari (danda, double danda), Armenian, Ethiopic and Burmese.
+_SENTENCE_END = re.compile(
+    r"[.!?…\u061f\u06d4\u0964\u0965\u0589\u1362\u104b]+[" + re.escape(_CLOSERS) + r"]*\s+"
+)
+# Chinese and Japanese end a sentence with a full-width stop and no space after it.
+_WIDE_SENTENCE_END = re.compile(r"[\u3002\uff01\uff1f\uff61]+[" + re.escape(_CLOSERS) + r"]*")
+_ENDS_WIDE = re.compile(_WIDE_SENTENCE_END.pattern + "$")
+# The particles that make a quotation part of the sentence around it ("と", "って").
+_QUOTING = ("\u3068", "\u3063\u3066")
+# Letters, with the combining marks that Indic and other scripts put on them.
+_MARKS = "".join(
+    chr(code)
+    for code in range(0x300, 0x20000)
+    if unicodedata.category(chr(code)) in {"Mn", "Mc", "Me"}
+)
+_LETTER = r"(?:[^\W_]|[" + re.escape(_MARKS) + r"])"
+_WORD = re.compile(rf"{_LETTER}+(?:'{_LETTER}+)*")
 _ELISIONS = frozenset({"l", "d", "j", "m", "n", "s", "t", "c", "qu"})
 _SINGULAR_AS_IS = frozenset({"news", "series", "species", "physics", "politics", "economics"})
 _STEM_SUFFIXES = (
     *("ations", "ation", "ings", "ing", "ers", "er", "ments", "ment", "ed", "ly"),
     *("ity", "al", "ic", "e"),
 )
+_CHINESE = frozenset({"zh", "yue", "wuu"})
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split ``text`` into sentences; a line break always ends one."""
+    """Split ``text`` into sentences; a line break always ends one.
+
+    A stop followed by a space ends a sentence when the next word starts with a capital,
+    a digit or a letter of a script without case; a Chinese or Japanese full-width full
+    stop, exclamation or question mark ends one whatever follows.
+    """
     sentences: list[str] = []
     for line in text.splitlines():
         paragraph = " ".join(line.split())
         start = 0
-        for match in _SENTENCE_END.finditer(paragraph):
-            following = paragraph[match.end() :].lstrip(_OPENERS)[:1]
-            if not (following.isupper() or following.isdigit()):
+        for match in _WIDE_SENTENCE_END.finditer(paragraph):
+            # "「そうです。」と彼は言った。": a quotation's stop, the sentence goes on.
+            if match.group()[-1] in _CLOSERS and paragraph.startswith(_QUOTING, match.end()):
                 continue
-            if match.group().startswith(".") and _ends_in_abbreviation(
-                paragraph[start : match.start()]
-            ):
-                continue
-            sentences.append(paragraph[start : match.end()].strip())
+            sentences += _split_spaced(paragraph[start : match.end()])
             start = match.end()
-        if tail := paragraph[start:].strip():
-            sentences.append(tail)
+        sentences += _split_spaced(paragraph[start:])
+    return sentences
+
+
+def _split_spaced(paragraph: str) -> list[str]:
+    """Split a paragraph at the stops that are followed by a space and a new sentence."""
+    sentences: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(paragraph):
+        following = paragraph[match.end() :].lstrip(_OPENERS)[:1]
+        # A capital, a digit, or a letter of a caseless script (Arabic, Hindi, Korean…).
+        if not (following.isalnum() and not following.islower()):
+            continue
+        if match.group().startswith(".") and _ends_in_abbreviation(
+            paragraph[start : match.start()]
+        ):
+            continue
+        sentences.append(paragraph[start : match.end()].strip())
+        start = match.end()
+    if tail := paragraph[start:].strip():
+        sentences.append(tail)
     return sentences
 
 
@@ -138,10 +122,40 @@ def _ends_in_abbreviation(text: str) -> bool:
     return len(last) == 1 or "." in last or last.lower() in ABBREVIATIONS
 
 
-def words(text: str) -> list[str]:
-    """Return the lowercase words of ``text``; hyphens split, possessives and elisions go."""
+def join_sentences(sentences: Sequence[str]) -> str:
+    """Join sentences as the text had them: a space between, none after a full-width stop."""
+    joined = ""
+    for sentence in sentences:
+        if joined and not _ENDS_WIDE.search(joined[-8:]):
+            joined += " "
+        joined += sentence
+    return joined
+
+
+def words(text: str, language: str | None = None) -> list[str]:
+    """Return the lowercase words of ``text``; hyphens split, possessives and elisions go.
+
+    Runs of Chinese characters or Japanese kana are segmented into words: as Japanese
+    when ``language`` says so or, without a language, when ``text`` holds kana; else as
+    Chinese.
+    """
+    return _words(text, language, segment=True)
+
+
+def _words(text: str, language: str | None, *, segment: bool) -> list[str]:
+    """Return the words of ``text``; runs of Chinese or Japanese whole unless ``segment``."""
     found = []
+    japanese: bool | None = None  # decided at the first run of Chinese or Japanese
     for token in _WORD.findall(text.replace("\u2019", "'").lower()):
+        if is_unspaced(token):
+            if not segment:
+                found += unspaced_runs(token)
+                continue
+            if japanese is None:
+                japanese = _is_japanese(text, language)
+            parts = japanese_words(token) if japanese else chinese_words(token)
+            found += [part for part in parts if _WORD.fullmatch(part)]
+            continue
         if "'" in token:
             head, _, tail = token.partition("'")
             if head in _ELISIONS:  # French l'économie, qu'il
@@ -152,6 +166,22 @@ def words(text: str) -> list[str]:
                 continue  # English contractions are all function words
         found.append(token)
     return found
+
+
+def _is_japanese(text: str, language: str | None) -> bool:
+    """Tell whether to cut ``text`` as Japanese: its language says so, or it has kana."""
+    code = (language or "").split("-")[0].lower()
+    return code == "ja" or (code not in _CHINESE and has_kana(text))
+
+
+def join_words(parts: Sequence[str]) -> str:
+    """Join words as their scripts write them: no space between Chinese or Japanese ones."""
+    joined = ""
+    for part in parts:
+        if joined and not (is_unspaced(joined[-1]) and is_unspaced(part[:1])):
+            joined += " "
+        joined += part
+    return joined
 
 
 def singular(word: str) -> str:
@@ -175,19 +205,26 @@ def stem(word: str) -> str:
 
 
 def tag_key(phrase: str) -> str:
-    """Return the comparison key of a tag: lowercase, singular, hyphens as spaces."""
-    return " ".join(singular(word) for word in words(phrase))
+    """Return the comparison key of a tag: lowercase, singular, hyphens as spaces.
 
-
-def stopwords_for(language: str | None) -> frozenset[str]:
-    """Return English stopwords plus those of ``language`` when known."""
-    code = (language or "en").split("-")[0].lower()
-    return STOPWORDS_EN | STOPWORDS.get(code, frozenset())
+    Chinese and Japanese words are joined without a space, so the key does not depend
+    on where a segmenter cut a compound (and runs of them need no segmenter at all).
+    """
+    return join_words([singular(word) for word in _words(phrase, None, segment=False)])
 
 
 def is_content(word: str, stopwords: frozenset[str]) -> bool:
-    """Tell whether ``word`` carries meaning: not a stopword, a number or a fragment."""
-    return 3 <= len(word) <= 25 and word not in stopwords and not word.isdigit()
+    """Tell whether ``word`` carries meaning: not a stopword, a number or a fragment.
+
+    A Chinese, Japanese or Korean word needs two characters (a Latin one three); a
+    Japanese one in kana only, or ending in kana after a kanji (an inflected verb or
+    adjective such as "思わ"), is grammar.
+    """
+    if word in stopwords or word.isdigit():
+        return False
+    if is_wide(word):
+        return 2 <= len(word) <= MAX_WIDE_WORD_CHARS and not is_grammar_kana(word)
+    return 3 <= len(word) <= MAX_WORD_CHARS
 
 
 def same_word(first: str, second: str) -> bool:
@@ -198,10 +235,10 @@ def same_word(first: str, second: str) -> bool:
     return len(shorter) >= 5 and longer.startswith(shorter) and len(longer) - len(shorter) <= 3
 
 
-def detect_language(text: str) -> str | None:
-    """Return the ISO 639-1 code of the language of ``text``, or None if it is blank."""
-    sample = text[:LANGUAGE_SAMPLE_CHARS]
-    if not sample.strip():
-        return None
-    code, _ = py3langid.classify(sample)
-    return str(code)
+def detect_language(text: str, declared: str | None = None) -> str | None:
+    """Return the language code of ``text`` (see :func:`shared.language.resolve_language`).
+
+    ``declared`` (a page's or a caller's) counts only when the text is too short or
+    mixed for the detector to be sure; None for a text without letters.
+    """
+    return resolve_language(text, declared)

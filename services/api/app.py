@@ -39,6 +39,7 @@ from services.api.resources.monitoring import (
     RequeueResource,
     WorkersResource,
 )
+from services.api.resources.tags import TagMergeResource, TagRenameResource, TagsResource
 from services.api.resources.tasks import (
     CancelResource,
     CreateTaskResource,
@@ -155,6 +156,9 @@ def create_app(
         "/api/tasks/history/{id:id}/cancel": CancelResource(tasks),
         "/api/feeds": FeedsResource(feed_service),
         "/api/feeds/{id:id}": FeedResource(feed_service),
+        "/api/tags": TagsResource(),
+        "/api/tags/merge": TagMergeResource(tasks),
+        "/api/tags/rename": TagRenameResource(tasks),
         IMPORTS_PATH: ImportsResource(Importer(tasks, feed_service), import_max_bytes),
         "/api/monitoring/workers": WorkersResource(monitor),
         "/api/monitoring/queues": QueuesResource(monitor),

@@ -15,11 +15,13 @@ import falcon
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from services.api import operations as o
 from services.api import responses as r
 from services.api import schemas as s
 from services.api.auth import Access
 from services.api.envelope import envelope_schema
 from services.api.errors import PROBLEM_JSON
+from services.api.resources import tags as t
 from services.api.resources.imports import IMPORTS_PATH, ImportQuery, ImportReportModel
 
 REF = "#/components/schemas/{model}"
@@ -52,6 +54,10 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "POST", "/api/links", "Create (or find) links by URL", "links", 201,
         r.LinksCreated, body=s.LinksBody, errors=(400, 411, 413, 415, 503),
+    ),
+    Operation(
+        "GET", "/api/links", "List and search links", "links", 200, r.LinkPage,
+        query=s.LinksQuery, errors=(400,),
     ),
     Operation("GET", "/api/links/{id:id}", "Read a link", "links", 200, r.Link, errors=(404,)),
     Operation(
@@ -102,29 +108,41 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation("DELETE", FEED, "Remove a feed", "feeds", 200, r.FeedDeleted, errors=(404,)),
     Operation(
+        "GET", "/api/tags", "List the tag vocabulary with counts", "tags", 200, t.TagPage,
+        query=t.TagsQuery, errors=(400,),
+    ),
+    Operation(
+        "POST", "/api/tags/merge", "Merge tags into one (every link; pages published again)",
+        "tags", 200, t.TagsChanged, body=t.TagMergeBody, errors=(400, 404, 411, 413, 415, 503),
+    ),
+    Operation(
+        "POST", "/api/tags/rename", "Rename a tag (every link; pages published again)",
+        "tags", 200, t.TagsChanged, body=t.TagRenameBody, errors=(400, 404, 411, 413, 415, 503),
+    ),
+    Operation(
         "POST", IMPORTS_PATH, "Import a library export (the file as the body)", "imports", 202,
         ImportReportModel, query=ImportQuery, errors=(400, 411, 413, 429, 503), also=(200,),
         upload=True,
     ),
     Operation(
         "GET", "/api/monitoring/workers", "Workers seen in the last minute", "monitoring", 200,
-        r.Workers, errors=(503,),
+        o.Workers, errors=(503,),
     ),
     Operation(
         "GET", "/api/monitoring/queues", "Queue depths", "monitoring", 200,
-        r.Queues, errors=(503,),
+        o.Queues, errors=(503,),
     ),
     Operation(
         "GET", "/api/monitoring/health", "Health of Redis, database and schema", "monitoring",
-        200, r.Health,
+        200, o.Health,
     ),
     Operation(
         "GET", "/api/monitoring/dead-letters", "Dead letters with their error", "monitoring",
-        200, r.DeadLetters, query=s.DeadLettersQuery, errors=(400, 503),
+        200, o.DeadLetters, query=s.DeadLettersQuery, errors=(400, 503),
     ),
     Operation(
         "POST", "/api/monitoring/dead-letters/requeue", "Send dead letters again", "monitoring",
-        200, r.Requeued, body=s.RequeueBody, errors=(400, 411, 413, 415, 503),
+        200, o.Requeued, body=s.RequeueBody, errors=(400, 411, 413, 415, 503),
     ),
     Operation("GET", "/metrics", "Prometheus metrics", "monitoring", 200, None),
     Operation("GET", "/api/openapi.json", "This document", "docs", 200, None),
@@ -133,11 +151,13 @@ OPERATIONS: tuple[Operation, ...] = (
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     s.LinksBody, s.PipelineBody, s.ParsingBody, s.LinkIdsBody, s.HistoryQuery, s.ItemsQuery,
     s.DeadLettersQuery, s.RequeueBody, s.FeedBody, s.FeedChange, s.FeedsQuery, ImportQuery,
+    s.LinksQuery, t.TagsQuery, t.TagMergeBody, t.TagRenameBody,
 )  # fmt: skip
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     r.TaskCreated, r.TaskSummary, r.Task, r.CancelledTask, r.TaskPage, r.Item, r.ItemPage,
-    r.Retried, r.LinkSummary, r.Link, r.LinksCreated, r.Queues, r.Workers, r.Health, r.Problem,
-    r.DeadLetters, r.Requeued, r.Feed, r.FeedPage, r.FeedDeleted, ImportReportModel,
+    r.Retried, r.LinkSummary, r.Link, r.LinksCreated, o.Queues, o.Workers, o.Health, r.Problem,
+    o.DeadLetters, o.Requeued, r.Feed, r.FeedPage, r.FeedDeleted, ImportReportModel,
+    r.LinkEntry, r.LinkPage, t.TagEntry, t.TagPage, t.TagsChanged,
 )  # fmt: skip
 
 
@@ -187,10 +207,10 @@ def _responses(op: Operation, public: bool) -> dict[str, Any]:
         responses["202"]["headers"] = {
             "Location": {"description": "where to read the task", "schema": {"type": "string"}}
         }
-    if op.response is r.Health:
+    if op.response is o.Health:
         responses["503"] = {
             "description": "a part is down; data.checks says which",
-            **_json(envelope_schema(_ref(r.Health), success=False)),
+            **_json(envelope_schema(_ref(o.Health), success=False)),
         }
     problem = _json(_ref(r.Problem), PROBLEM_JSON)
     # Every route may refuse a caller over its budget (429); guarded ones may also refuse

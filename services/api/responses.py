@@ -28,6 +28,14 @@ class TaskCreated(Shape):
     run_at: str | None = None
 
 
+class TaskSource(Shape):
+    """Where a task came from (task lists say it)."""
+
+    kind: Literal["feed", "scheduled", "recurring", "import", "local", "request"]
+    #: The feed whose poll made it, for ``feed``.
+    feed_id: int | None = None
+
+
 class TaskSummary(Shape):
     """A task's status and counters, as lists show it."""
 
@@ -50,6 +58,8 @@ class TaskSummary(Shape):
     started_at: str | None
     finished_at: str | None
     updated_at: str
+    #: Task lists only: a feed's poll, a scheduled time, a recurring job or a request.
+    source: TaskSource | None = None
 
 
 class StageCounts(Shape):
@@ -119,7 +129,9 @@ class Item(Shape):
     url: str | None
     stage: str
     status: Status
+    #: Attempts of the current stage; ``total_attempts``: every stage's together.
     attempts: int
+    total_attempts: int
     error: str | None
     finished: bool
     started_at: str | None
@@ -217,6 +229,36 @@ class Link(LinkSummary):
     library: Library | None = None
     #: The user's tags and the enrichment's: ``{"name", "source": user|enrichment|both}``.
     tags: list[dict[str, str]] = []
+    #: Each stage's latest run for this link: status, attempts, error, finish, task.
+    stages: dict[str, dict[str, Any]] = {}
+
+
+class LinkEntry(Shape):
+    """A link as listings show it: title, summary, tags, category and its page."""
+
+    id: int
+    url: str
+    status: str
+    title: str
+    summary: str | None
+    category: str | None
+    tags: list[str]
+    sentiment: str | None
+    language: str | None
+    publication: Publication | None
+    #: The Notion page's URL, else the Markdown file's path; None until published.
+    page: str | None
+    created_at: str
+    updated_at: str
+
+
+class LinkPage(Shape):
+    """One page of links: best match first with a query, else newest first."""
+
+    links: list[LinkEntry]
+    total: int
+    limit: int
+    offset: int
 
 
 class LinksCreated(Shape):
@@ -224,101 +266,6 @@ class LinksCreated(Shape):
 
     links: list[LinkSummary]
     link_ids: list[int]
-
-
-class QueueDepth(Shape):
-    """One queue's messages by state."""
-
-    waiting: int
-    delayed: int
-    unacked: int
-    dead: int
-
-
-class Queues(Shape):
-    """Every queue's depths."""
-
-    queues: dict[str, QueueDepth]
-
-
-class Worker(Shape):
-    """A broker seen in Redis's heartbeats in the last minute."""
-
-    id: str
-    last_heartbeat_at: str
-    last_heartbeat_age_s: float
-    queues: dict[str, int]
-    gateway: bool
-    #: ``worker``: a worker process consuming ``consumes``; ``client``: a process that only
-    #: sends (the gateway, ``kbm doctor``, a script).
-    kind: Literal["worker", "client"]
-    consumes: list[str]
-    pid: int | None
-    host: str | None
-
-
-class Workers(Shape):
-    """The brokers seen recently, and how many of them are worker processes."""
-
-    workers: list[Worker]
-    #: Brokers whose last heartbeat is older than this are not listed (seconds).
-    window_s: float
-    alive: int
-
-
-class DeadLetter(Shape):
-    """A message Dramatiq gave up on, with the error recorded for its item."""
-
-    id: str
-    queue: str
-    actor: str
-    args: list[Any]
-    item_id: int | None
-    error: str | None
-    dead_at: str
-
-
-class DeadLetters(Shape):
-    """Dead letters, newest first."""
-
-    dead_letters: list[DeadLetter]
-
-
-class Requeued(Shape):
-    """What a requeue sent again."""
-
-    requeued: int
-    skipped: int
-
-
-class Check(Shape):
-    """One dependency's health."""
-
-    ok: bool
-    latency_ms: float | None = None
-    error: str | None = None
-
-
-class MigrationCheck(Shape):
-    """Whether the schema is up to date."""
-
-    ok: bool
-    pending: list[int] | None
-
-
-class HealthChecks(Shape):
-    """Every part the gateway needs."""
-
-    redis: Check
-    database: Check
-    migrations: MigrationCheck
-
-
-class Health(Shape):
-    """The gateway's health."""
-
-    status: Literal["healthy", "unhealthy"]
-    checks: HealthChecks
 
 
 class FieldError(Shape):

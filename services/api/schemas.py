@@ -169,6 +169,30 @@ class FeedsQuery(Strict):
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
+LinkStatus = Literal["new", "parsed", "enriched", "published", "failed"]
+
+
+class LinksQuery(Strict):
+    """``GET /api/links``: filters, a full-text query and the page."""
+
+    q: (
+        Annotated[
+            str,
+            Field(
+                max_length=500,
+                description='full-text query: words, "a phrase", -excluded, OR; matched in '
+                "each link's language (title, tags, summary, article text), best match first",
+            ),
+        ]
+        | None
+    ) = None
+    tag: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    category: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    status: LinkStatus | None = None
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
 class HistoryQuery(Strict):
     """``GET /api/tasks/history``: filter and page."""
 

@@ -95,13 +95,24 @@ def read_urls(urls: tuple[str, ...], file: Path | None) -> list[str]:
     """Return the URLs given as arguments and in ``file`` (``-``: stdin), one per line."""
     collected = list(urls)
     if file is not None:
-        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        text = sys.stdin.read() if str(file) == "-" else _read_text(file)
         collected += [
             line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
         ]
     if not collected:
         raise click.UsageError("give URLs as arguments or with -f FILE (one per line)")
     return collected
+
+
+def _read_text(file: Path) -> str:
+    """Return a file's text; a file that cannot be read is one line naming the problem."""
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"cannot read {file}: it is not UTF-8 text") from None
+    except OSError as ex:
+        reason = ex.strerror or str(ex)
+        raise click.ClickException(f"cannot read {file}: {reason}") from None
 
 
 def poll_until_finished(source: Callable[[], dict[str, Any]], interval: float) -> dict[str, Any]:

@@ -36,6 +36,8 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    #: Passed, but with something to know (the fix says what to change when it matters).
+    warning: bool = False
 
 
 class Doctor:
@@ -241,7 +243,11 @@ class Doctor:
                 if silent
                 else "no parser worker is running"
             )
-            return _guard_check(self.settings.fetch_guard(), f"{seen}; this doctor's environment")
+            return _guard_check(
+                self.settings.fetch_guard(),
+                f"{seen}; this doctor's environment",
+                production=self.settings.production,
+            )
         whose = _parsers(len(reports)) + (f" ({silent} more do not report it)" if silent else "")
         differing = _differing(reports)
         if differing:
@@ -251,7 +257,9 @@ class Doctor:
                 f"{whose} disagree: " + "; ".join(differing),
                 FIXES["Fetch guard (workers disagree)"],
             )
-        return _guard_check(next(iter(reports.values())), whose)
+        return _guard_check(
+            next(iter(reports.values())), whose, production=self.settings.production
+        )
 
 
 FIXES: dict[str, str] = {
@@ -267,24 +275,30 @@ FIXES: dict[str, str] = {
     "Publisher": "check NOTION_TOKEN, NOTION_DATABASE_ID and the database's sharing with the "
     "integration (or PUBLISHER=markdown)",
     "Fetch guard": "unset FETCH_ALLOW_PRIVATE outside tests and local development",
+    "Fetch guard (development)": "fine for local pages; unset FETCH_ALLOW_PRIVATE before "
+    "fetching links you do not trust (KBM_ENVIRONMENT=production makes this a failure)",
     "Fetch guard (workers disagree)": "give every parser worker the same FETCH_* settings "
     "and restart them",
 }
 
 
-def _guard_check(guard: dict[str, Any], whose: str) -> Check:
-    """Return the check of one fetch guard, saying whose it is."""
+def _guard_check(guard: dict[str, Any], whose: str, *, production: bool) -> Check:
+    """Return the check of one fetch guard, saying whose it is.
+
+    Private addresses open (``FETCH_ALLOW_PRIVATE=1``, what local pages need) fail the
+    check in production (``KBM_ENVIRONMENT=production``) and are a warning elsewhere.
+    """
     limits = ", ".join(
         f"{name}={_shown(value)}" for name, value in guard.items() if name != "FETCH_ALLOW_PRIVATE"
     )
     if guard.get("FETCH_ALLOW_PRIVATE"):
-        return Check(
-            "Fetch guard",
-            False,
+        detail = (
             f"{whose}: FETCH_ALLOW_PRIVATE=1, private and loopback addresses can be reached "
-            f"({limits})",
-            FIXES["Fetch guard"],
+            f"({limits})"
         )
+        if production:
+            return Check("Fetch guard", False, detail, FIXES["Fetch guard"])
+        return Check("Fetch guard", True, detail, FIXES["Fetch guard (development)"], warning=True)
     return Check(
         "Fetch guard",
         True,

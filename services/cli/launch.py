@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -40,6 +41,10 @@ SERVICE_ENV: dict[str, dict[str, str]] = {"parser": {"MALLOC_ARENA_MAX": "1"}}
 QUEUE_TO_SERVICE = {queue: service for service, (queue, _) in SERVICES.items()}
 
 MAX_PORT = 65535
+#: How long a stopping worker command waits for its messages in flight (Dramatiq's
+#: ``--worker-shutdown-timeout``); ``kbm up`` waits a little longer before SIGKILL.
+WORKER_SHUTDOWN_SECONDS = 25.0
+STOP_GRACE_SECONDS = WORKER_SHUTDOWN_SECONDS + 5
 
 GUNICORN_CONF = Path(__file__).resolve().parents[1] / "api" / "gunicorn.conf.py"
 
@@ -155,7 +160,7 @@ def worker_command(
         str((threads or settings.worker_threads) + SPARE_THREADS),
         # Kubernetes gives 30 s of grace: finish in-flight work well within it.
         "--worker-shutdown-timeout",
-        "25000",
+        str(int(WORKER_SHUTDOWN_SECONDS * 1000)),
         *dramatiq_verbosity(settings),
     ]
     # The consumer's idle poll interval: Dramatiq's 1 s default adds ~0.4 s per stage.
@@ -249,7 +254,7 @@ def exec_command(command: Command) -> None:
 def run_together(
     commands: list[Command],
     *,
-    grace: float = 20.0,
+    grace: float = STOP_GRACE_SECONDS,
     max_restarts: int = 3,
     restart_window: float = 60.0,
     backoff: float = 1.0,
@@ -311,17 +316,41 @@ def run_together(
     except (KeyboardInterrupt, StopIteration):
         pass
     finally:
-        for process in processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for name, process in processes.items():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                print(f"{name} did not stop within {grace:g} s; killing it")
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_all(processes, grace)
         for command in commands:
             command.cleanup()
     return code
+
+
+def stop_all(processes: dict[str, subprocess.Popen[bytes]], grace: float) -> None:
+    """Stop every command: one SIGTERM, ``grace`` seconds, SIGKILL only if still running.
+
+    The SIGTERM goes to each command's own process only: Dramatiq's and gunicorn's main
+    processes pass it on to their workers once and wait for them to finish their
+    messages. Sent to the whole process group, a Dramatiq worker would get it twice, and
+    the second one kills it at once ("Killing worker process…"), its message unfinished.
+    SIGKILL goes to the whole group, so that nothing of a command outlives it.
+    """
+    for process in processes.values():
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for name, process in processes.items():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"{name} did not stop within {grace:g} s; killing it", flush=True)
+            _kill_group(process)
+        except KeyboardInterrupt:
+            # A second Ctrl-C: no more grace for anyone.
+            print("stopping now: killing what is still running", flush=True)
+            for other in processes.values():
+                _kill_group(other)
+            return
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a command's whole process group (its leader may have gone already)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()

@@ -12,7 +12,8 @@ import sys
 
 import click
 
-from services.cli import feeds, imports, monitoring, notion_sync, processes, tasks
+from services.cli import feeds, imports, library, monitoring, notion_sync, processes, tasks
+from services.cli import tags as vocabulary
 from services.cli.command import KbmGroup
 from shared.errors import KbmError
 from shared.redact import install as install_redaction
@@ -31,6 +32,8 @@ for _command in (
     feeds.feed,
     *imports.COMMANDS,
     *notion_sync.COMMANDS,
+    *library.COMMANDS,
+    vocabulary.tags,
 ):
     cli.add_command(_command)
 

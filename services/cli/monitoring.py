@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from services.cli import output
 from services.cli.command import KbmCommand, client, settings
+
+if TYPE_CHECKING:
+    from services.cli.doctor import Check
 
 
 @click.command(cls=KbmCommand)
@@ -60,13 +64,25 @@ def doctor(as_json: bool) -> None:
         output.emit_json([check.__dict__ for check in checks])
     else:
         for check in checks:
-            mark = click.style("ok  ", fg="green") if check.ok else click.style("FAIL", fg="red")
-            click.echo(f"{mark} {check.name}: {check.detail}")
-            if not check.ok and check.fix:
+            click.echo(f"{_mark(check)} {check.name}: {check.detail}")
+            if (check.warning or not check.ok) and check.fix:
                 click.echo(f"     fix: {check.fix}")
         failed = sum(not check.ok for check in checks)
-        click.echo(f"\n{len(checks) - failed} of {len(checks)} checks passed")
+        warned = sum(check.ok and check.warning for check in checks)
+        click.echo(
+            f"\n{len(checks) - failed} of {len(checks)} checks passed"
+            + (f" ({warned} with a warning)" if warned else "")
+        )
     sys.exit(1 if any(not check.ok for check in checks) else 0)
+
+
+def _mark(check: Check) -> str:
+    """Return a check's mark: ok, warn (passed, with something to know) or FAIL."""
+    if not check.ok:
+        return click.style("FAIL", fg="red")
+    if check.warning:
+        return click.style("warn", fg="yellow")
+    return click.style("ok  ", fg="green")
 
 
 @click.command("dead-letters", cls=KbmCommand)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,8 +78,13 @@ def task_text(task: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def items_text(items: list[dict[str, Any]]) -> str:
-    """Return items as a table."""
+def items_text(items: list[dict[str, Any]], width: int | None = None) -> str:
+    """Return items as a table, each error whole on the lines below its item's row.
+
+    An error is never cut: the cause of a fetch failure comes after the URL it names,
+    so a cut column would hide what went wrong. Its lines wrap at ``width`` (the
+    terminal's, by default).
+    """
     rows = [
         [
             item["id"],
@@ -86,8 +93,24 @@ def items_text(items: list[dict[str, Any]]) -> str:
             item["status"],
             item["attempts"],
             item.get("url") or "",
-            (item.get("error") or "")[:80],
         ]
         for item in items
     ]
-    return table(["item", "link", "stage", "status", "attempts", "url", "error"], rows)
+    lines = table(["item", "link", "stage", "status", "attempts", "url"], rows).splitlines()
+    width = width or shutil.get_terminal_size().columns
+    out = lines[:2]
+    for item, line in zip(items, lines[2:], strict=True):
+        out.append(line)
+        if item.get("error"):
+            out += textwrap.wrap(
+                f"error: {item['error']}",
+                width=max(width, 40),
+                initial_indent=ERROR_INDENT,
+                subsequent_indent=ERROR_INDENT + "  ",
+                break_on_hyphens=False,
+            )
+    return "\n".join(out)
+
+
+#: Where an item's error starts, under its row.
+ERROR_INDENT = "      "

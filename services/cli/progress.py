@@ -14,7 +14,6 @@ from typing import Any
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskProgressColumn,
     TextColumn,
@@ -26,16 +25,31 @@ from rich.table import Table
 TaskSource = Callable[[], dict[str, Any]]
 
 
+def notifier(console: Console) -> Callable[[str], None]:
+    """Return a printer of one-line notices: above the live bars while they are drawn."""
+
+    def notify(line: str) -> None:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    return notify
+
+
 def follow(
     source: TaskSource, *, interval: float = 0.5, console: Console | None = None
 ) -> dict[str, Any]:
-    """Show the task's per-stage progress until it has finished; return its final status."""
+    """Show the task's per-stage progress until it has finished; return its final status.
+
+    Each bar's total is the task's items, from start to end: a bar fills as its stage is
+    done with items whatever their outcome (completed, failed there, or ended at an
+    earlier stage), ``M/N`` counts the completed ones and the note says what became of
+    the others.
+    """
     console = console or Console()
     task = source()
     columns = (
         TextColumn("[bold]{task.description:<8}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        TextColumn("{task.fields[ok]}/{task.total:.0f}"),
         TaskProgressColumn(),
         TextColumn("{task.fields[note]}"),
         TimeElapsedColumn(),
@@ -43,30 +57,37 @@ def follow(
     )
     with Progress(*columns, console=console, transient=False) as progress:
         bars = {
-            stage: progress.add_task(stage, total=task["total_items"], note="")
+            stage: progress.add_task(stage, total=task["total_items"], ok=0, note="")
             for stage in task["stages"]
         }
         while True:
             for stage, bar in bars.items():
-                counts = (task.get("stage_counts") or {}).get(stage, {})
-                failed = counts.get("failed", 0)
-                running = counts.get("running", 0)
-                note = ", ".join(
-                    part
-                    for part in (
-                        f"{running} running" if running else "",
-                        f"{failed} failed" if failed else "",
-                    )
-                    if part
-                )
-                progress.update(bar, completed=counts.get("completed", 0), note=note)
+                done, ok, note = stage_progress(task, stage)
+                progress.update(bar, completed=done, ok=ok, note=note)
             if task["finished_at"]:
-                # Items that ended early (failed, cancelled) never reach the later stages.
-                for bar in bars.values():
-                    progress.update(bar, total=progress.tasks[bar].completed or task["total_items"])
                 return task
             time.sleep(interval)
             task = source()
+
+
+def stage_progress(task: dict[str, Any], stage: str) -> tuple[int, int, str]:
+    """Return how many items a stage is done with, how many it completed, and a note."""
+    counts = (task.get("stage_counts") or {}).get(stage, {})
+    ok = counts.get("completed", 0)
+    failed = counts.get("failed", 0)
+    cancelled = counts.get("cancelled", 0)
+    earlier = counts.get("ended_before", 0)
+    total = task["total_items"]
+    done = total if task["finished_at"] else min(total, ok + failed + cancelled + earlier)
+    running = counts.get("running", 0)
+    parts = (
+        (running, "running"),
+        (failed, "failed"),
+        (cancelled, "cancelled"),
+        (earlier, "ended earlier"),
+    )
+    note = ", ".join(f"{count} {what}" for count, what in parts if count)
+    return done, ok, note
 
 
 def summary(

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from services.cli import imports, output, progress, times
 from services.cli.command import KbmCommand, client, poll_until_finished, read_urls, settings
@@ -36,6 +37,12 @@ from shared.pipeline import STAGE_NAMES
     default=None,
     help="start later: 2026-12-24T08:00 (local time unless a zone is given), 08:30 or +10m",
 )
+@click.option(
+    "--now",
+    "start_now",
+    is_flag=True,
+    help="start at once even though --at has passed (refused without it)",
+)
 @click.option("--watch", is_flag=True, help="follow progress until the task ends")
 @click.option("--interval", default=0.5, show_default=True, help="seconds between polls")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
@@ -45,6 +52,7 @@ def submit(
     stages: str,
     priority: str,
     at: str | None,
+    start_now: bool,
     watch: bool,
     interval: float,
     as_json: bool,
@@ -53,6 +61,11 @@ def submit(
     gateway = client()
     stage_list = [name.strip() for name in stages.split(",") if name.strip()]
     run_at = times.parse_at(at) if at else None
+    if run_at is not None:
+        if start_now:
+            run_at = None
+        else:
+            times.refuse_past(run_at, at or "")
     url_list = read_urls(urls, file)
     if len(url_list) > settings().api_max_urls and run_at is None:
         # More than one request may carry: one import task instead of a refusal.
@@ -116,17 +129,23 @@ def run(
     from services.cli.local import LocalRun
 
     stage_list = [name.strip() for name in stages.split(",") if name.strip()]
-    with LocalRun(settings(), threads=threads) as pipeline:
-        task_id = pipeline.submit(read_urls(urls, file), stage_list)
+    url_list = read_urls(urls, file)
+    # Notices of failed attempts print above the bars (or on stderr beside the JSON).
+    console = Console()
+    notify = progress.notifier(Console(stderr=True) if as_json else console)
+    with LocalRun(settings(), threads=threads, notify=notify) as pipeline:
+        task_id = pipeline.submit(url_list, stage_list)
         source = lambda: pipeline.status(task_id)  # noqa: E731
         task = (
-            poll_until_finished(source, 0.2) if as_json else progress.follow(source, interval=0.2)
+            poll_until_finished(source, 0.2)
+            if as_json
+            else progress.follow(source, interval=0.2, console=console)
         )
         failures = pipeline.failures(task_id)
     if as_json:
         output.emit_json({"task": task, "failures": failures})
     else:
-        progress.summary(task, failures)
+        progress.summary(task, failures, console)
         export = pipeline.settings.export_dir.resolve()
         click.echo(f"Database: {pipeline.settings.database_url}   Markdown files: {export}")
     sys.exit(0 if task["status"] == "completed" else 1)

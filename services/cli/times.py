@@ -1,8 +1,9 @@
 """Times as a person writes and reads them: in their own zone; UTC on the wire.
 
 ``--at`` takes an ISO 8601 time (with a zone, or without one for the local zone), a time
-of day (``08:30``, the next one), or a delay (``+10m``, ``+2h``, ``+1d``). The API's UTC
-times are shown in the local zone with its name.
+of day (``08:30``, the next one), or a delay (``+10m``, ``+2h``, ``+1d``); a time that
+has passed is refused unless ``--now`` says to start at once. The API's UTC times are
+shown in the local zone with its name.
 """
 
 from __future__ import annotations
@@ -41,6 +42,21 @@ def parse_at(text: str, *, now: datetime | None = None) -> str:
         if moment.tzinfo is None:
             moment = moment.astimezone()  # the local zone, as the person meant it
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def refuse_past(run_at: str, text: str, *, now: datetime | None = None) -> None:
+    """Refuse an ``--at`` time (``run_at``, as :func:`parse_at` returns it) that has passed.
+
+    A task scheduled in the past would start at once, which is seldom what the person
+    meant (a wrong date, a time zone mistaken): ``--now`` says it is.
+    """
+    moment = datetime.fromisoformat(run_at.replace("Z", "+00:00"))
+    if moment < (now or datetime.now(UTC)):
+        raise click.BadParameter(
+            f"{text!r} is in the past ({local(run_at)}); give a later time, "
+            "or add --now to start the task at once",
+            param_hint="--at",
+        )
 
 
 def local(iso_time: str | None) -> str:

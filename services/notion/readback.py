@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from services.notion.client import NotionNotFound
 from services.notion.ownership import merge
 from services.notion.publishers.notion import NotionPublisher
+from shared import search
 from shared.db import database
 from shared.errors import PermanentError
 from shared.models import Enrichment, LinkTag, Tag
@@ -51,6 +52,7 @@ def adopt_tags(link_id: int, tags: list[str]) -> bool:
             ).on_conflict_ignore().execute()
             ids = [tag.id for tag in Tag.select(Tag.id).where(Tag.name.in_(names))]
             LinkTag.insert_many([{"link": link_id, "tag": tag_id} for tag_id in ids]).execute()
+    search.reindex(link_id)
     logger.info("link %s: tags read back from Notion: %s", link_id, ", ".join(names))
     return True
 

@@ -18,6 +18,7 @@ from dramatiq.middleware import Middleware
 from services.notion.publish import build_publisher
 from services.notion.publishers import Publisher
 from services.notion.publishers.notion import NotionPublisher
+from services.notion.tag_options import remember_options
 from shared import broker as shared_broker
 from shared.errors import KbmError
 from shared.settings import Settings, get_settings
@@ -48,6 +49,8 @@ class NotionStartupCheck(Middleware):
                     source.database_id,
                     source.id,
                 )
+                added = remember_options(source.properties, chosen.names.tags)
+                logger.info("notion: %d new tag options joined the tag vocabulary", added)
         except KbmError as ex:
             # Publishing fails with this same message until it is fixed; the worker
             # keeps running so that it picks the fix up without a restart.

@@ -45,6 +45,8 @@ CLOUD_METADATA_HOSTS = frozenset(
 )
 #: Reasons from :func:`refusal` that hold even when private addresses are allowed.
 ALWAYS_REFUSED = frozenset({"cloud metadata", "link-local"})
+#: What a refusal of a private address adds: the setting that lifts it.
+ALLOW_PRIVATE_HINT = "FETCH_ALLOW_PRIVATE=1 allows private addresses (for local pages only)"
 
 # Ranges that ``is_global`` lets through on some Python versions (CPython issue 113171)
 # or that route to the inside of a network anyway; the list follows requests-hardened.
@@ -206,7 +208,8 @@ def checked_addresses(
     for address in addresses:
         reason = refusal(address)
         if reason in ALWAYS_REFUSED or (reason and not allow_private):
-            raise BlockedAddress(
-                f"host {host} resolves to {address} ({reason}), which is not a public address"
-            )
+            blocked = f"host {host} resolves to {address} ({reason}), which is not a public address"
+            if reason not in ALWAYS_REFUSED:
+                blocked += f"; {ALLOW_PRIVATE_HINT}"
+            raise BlockedAddress(blocked)
     return addresses

@@ -43,7 +43,7 @@ _TOKEN = re.compile(r"\w+")
 #: of its words (on the article benchmark it keeps 0.61 or more).
 KEPT_AT_LEAST = 0.5
 
-#: The page a worker extracts when it starts (:func:`warm_up`); no declared language,
+#: The page a worker extracts when it starts (:func:`warm_up`); its language is detected,
 #: so the language model is loaded too.
 _WARM_UP_PARAGRAPHS = (
     "A reading list grows one saved link at a time, and every link deserves a clean copy "
@@ -118,7 +118,7 @@ def extract_article(html: str, url: str) -> Article:
         text=text,
         authors=next((found.authors for found in sources if found.authors), []),
         published_at=next((date for date in dates if date), None),
-        language=declared_language or metadata.detect_language(text),
+        language=metadata.article_language(text, declared_language),
         top_image=next((image for image in images if image), None),
         word_count=word_count(text),
         content_hash=content_hash(text),
@@ -167,9 +167,9 @@ def _text(blocks: list[Block]) -> str:
 def warm_up() -> Article:
     """Extract a built-in page once, loading what extraction loads on first use.
 
-    The language model alone (py3langid) takes 0.4 s to load, on the first page that
-    declares no language; the extractors set themselves up on their first page. A worker
-    runs this before it takes messages, so no user's link pays for it.
+    The language model (fastText's, 0.1 s) loads on the first page; the extractors set
+    themselves up on their first page too. A worker runs this before it takes messages,
+    so no user's link pays for it.
     """
     return extract_article(_WARM_UP_PAGE, "https://warm-up.invalid/")
 

@@ -7,13 +7,11 @@ import json
 import re
 from urllib.parse import urljoin
 
-import py3langid
 from lxml.html import HtmlElement
 
+from shared.language import language_code, resolve_language
 from shared.urls import InvalidURL, normalize_url
 
-# The primary subtag of a language tag such as "en", "en-US", "pt_BR".
-_LANGUAGE_TAG = re.compile(r"^([a-z]{2,3})(?:[-_]|$)", re.IGNORECASE)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
@@ -25,16 +23,20 @@ def declared_language(tree: HtmlElement) -> str | None:
         " = 'content-language']/@content | //meta[@property = 'og:locale']/@content"
     )
     for candidate in candidates:
-        match = _LANGUAGE_TAG.match(str(candidate or "").strip())
-        if match:
-            return match.group(1).lower()
+        code = language_code(str(candidate or ""))
+        if code:
+            return code
     return None
 
 
-def detect_language(text: str) -> str | None:
-    """Return the language of ``text`` as an ISO 639-1 code, guessed from its words."""
-    language, _score = py3langid.classify(text[:5000])
-    return str(language) if language else None
+def article_language(text: str, declared: str | None) -> str | None:
+    """Return the language of an article's ``text``: detected from its words.
+
+    The page's ``declared`` language counts only when the text is too short or mixed
+    for the detector to be sure (:func:`shared.language.resolve_language`): sites
+    often declare one language for pages in several.
+    """
+    return resolve_language(text, declared)
 
 
 def canonical_url(tree: HtmlElement, url: str) -> str | None:

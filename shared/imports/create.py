@@ -274,6 +274,7 @@ class Importer:
                 feed_rank=self.tasks.limits.rank(options.priority, 0),
                 total_items=0,
                 owner=options.owner,
+                source="import",
             )
             state.task_id = int(task.id)
         TaskService.add_items(state.task_id, stages[0], link_ids)

@@ -60,6 +60,8 @@ class Behaviour:
     language: str = "en"
     #: Give this many invalid answers (an unknown category, no tags) first.
     invalid_answers: int = 0
+    #: Answer with these tags instead of the article's most frequent words.
+    tags: list[str] | None = None
     report_usage: bool = True
     #: Require ``Authorization: Bearer <api_key>`` when set.
     api_key: str | None = None
@@ -343,7 +345,7 @@ def _content(body: dict[str, Any], server: OpenAIServer) -> str:
         enrichment = {
             "summary": _first_sentence(article),
             "category": _categories(body, system)[0],
-            "tags": _tags(article),
+            "tags": server.behaviour.tags or _tags(article),
             "sentiment": "neutral",
             "sentiment_score": 0.0,
             "language": server.behaviour.language,

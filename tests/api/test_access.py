@@ -25,12 +25,14 @@ FULL, READ = "full-token", "read-token"
 OPEN_ROUTES = {"/api/monitoring/health", "/api/openapi.json", "/metrics"}
 #: Routes a read-only token may GET; every other method of them needs the full token.
 READ_ROUTES = {
+    "/api/links",
     "/api/links/{id:id}",
     "/api/tasks/history",
     "/api/tasks/history/{id:id}",
     "/api/tasks/history/{id:id}/items",
     "/api/feeds",
     "/api/feeds/{id:id}",
+    "/api/tags",
     "/api/monitoring/workers",
     "/api/monitoring/queues",
     "/api/monitoring/dead-letters",

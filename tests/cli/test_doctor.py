@@ -11,9 +11,11 @@ from typing import Any
 import psutil
 import pytest
 import redis
+from click.testing import CliRunner
 from pydantic import SecretStr
 
-from services.cli.doctor import FIXES, Doctor, _redacted
+from services.cli.doctor import FIXES, Check, Doctor, _redacted
+from services.cli.main import cli
 from shared.middleware.registry import FETCH_GUARD
 from shared.monitoring import Monitor
 from shared.settings import Settings
@@ -39,9 +41,10 @@ def test_a_stack_without_workers_fails_the_worker_checks_with_their_fixes(
     assert (ok, "kbm worker" in fix) == (False, True)
     ok, _, fix = checks["Job enqueueing"]
     assert (ok, fix) == (False, "start the housekeeping worker: `kbm worker default`")
-    # No parser runs: the doctor says so, and shows its own (test) environment, labelled
-    ok, detail, _ = checks["Fetch guard"]
-    assert ok is False
+    # No parser runs: the doctor says so, and shows its own (test) environment, labelled;
+    # private addresses open outside production are a warning
+    ok, detail, fix = checks["Fetch guard"]
+    assert (ok, fix) == (True, FIXES["Fetch guard (development)"])
     assert detail.startswith(
         "no parser worker is running; this doctor's environment: FETCH_ALLOW_PRIVATE=1"
     )
@@ -136,7 +139,9 @@ def test_the_doctor_reports_the_fetch_guard_of_the_running_parsers_not_its_own(
     with running_stack(env, {"parser": worker_argv("parser", 2, 1)}, tmp_path) as stack:
         _parsers_reporting(settings.redis_url, 2, [stack])
         # When a doctor whose own environment blocks private addresses checks
-        own = settings.model_copy(update={"fetch_allow_private": False})
+        own = settings.model_copy(
+            update={"fetch_allow_private": False, "kbm_environment": "production"}
+        )
         check = Doctor(own).fetch_guard()
 
     # Then it reports what the workers apply: private addresses reachable
@@ -144,6 +149,35 @@ def test_the_doctor_reports_the_fetch_guard_of_the_running_parsers_not_its_own(
     assert check.detail.startswith("2 parser workers: FETCH_ALLOW_PRIVATE=1, private")
     assert "FETCH_MAX_BYTES=10485760" in check.detail
     assert "doctor's environment" not in check.detail
+
+
+@pytest.mark.parametrize(
+    ("environment", "ok", "warning", "fix"),
+    [
+        ("development", True, True, FIXES["Fetch guard (development)"]),
+        ("production", False, False, FIXES["Fetch guard"]),
+    ],
+)
+def test_private_addresses_open_warn_in_development_and_fail_in_production(
+    settings: Settings, environment: str, ok: bool, warning: bool, fix: str
+) -> None:
+    # Given FETCH_ALLOW_PRIVATE=1 (as local pages need) and no parser worker running
+    own = settings.model_copy(update={"fetch_allow_private": True, "kbm_environment": environment})
+
+    check = Doctor(own).fetch_guard()
+
+    assert (check.ok, check.warning, check.fix) == (ok, warning, fix)
+    assert "FETCH_ALLOW_PRIVATE=1, private and loopback addresses can be reached" in check.detail
+
+
+def test_a_guard_that_refuses_private_addresses_passes_without_a_warning(
+    settings: Settings,
+) -> None:
+    own = settings.model_copy(update={"fetch_allow_private": False})
+
+    check = Doctor(own).fetch_guard()
+
+    assert (check.ok, check.warning, check.fix) == (True, False, "")
 
 
 def test_parser_workers_that_disagree_are_named_with_their_values(
@@ -187,3 +221,24 @@ def test_parser_workers_that_disagree_are_named_with_their_values(
     # And with only the refusing worker left, the guard is on
     assert agreeing.ok, agreeing
     assert agreeing.detail.startswith("1 parser worker: on, private, loopback and metadata")
+
+
+def test_kbm_doctor_marks_a_warning_shows_its_fix_and_still_passes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checks = [
+        Check("Redis connection", True, "redis://127.0.0.1:6379/0 (1.0 ms)"),
+        Check("Fetch guard", True, "FETCH_ALLOW_PRIVATE=1", "unset it", warning=True),
+    ]
+    monkeypatch.setattr(Doctor, "run", lambda self: checks)
+
+    result = CliRunner().invoke(cli, ["doctor"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "ok   Redis connection: redis://127.0.0.1:6379/0 (1.0 ms)",
+        "warn Fetch guard: FETCH_ALLOW_PRIVATE=1",
+        "     fix: unset it",
+        "",
+        "2 of 2 checks passed (1 with a warning)",
+    ]

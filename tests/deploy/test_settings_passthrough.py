@@ -74,9 +74,11 @@ NOT_IN_CLUSTER_CONFIG = {
     "API_URL": "read by the `kbm` client only, to find the gateway",
     "TZ": "read by `kbm` on the user's machine; the images run in UTC",
     "PROMETHEUS_MULTIPROC_DIR": "set by the launchers (`kbm api`, `kbm worker`): leave it alone",
+    "LOCAL_RETRY_DELAYS": "read by local mode only (`kbm run --local`, `make demo`)",
 }
 #: Values the ConfigMap sets on purpose to something else than the setting's default.
 CONFIG_MAP_CHOICES = {
+    "KBM_ENVIRONMENT": "the cluster is production: `kbm doctor` fails on FETCH_ALLOW_PRIVATE=1",
     "WORKER_COUNT_PARSING": "one pod's processes: the autoscalers add pods",
     "WORKER_COUNT_AI": "one pod's processes: the autoscalers add pods",
     "WORKER_COUNT_NOTION": "one pod's processes: the autoscalers add pods",

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import json
-import threading
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-import pytest
 from click.testing import CliRunner
 
-from services.api.app import create_app
 from services.cli.main import cli
 from shared.models import Link, Task
 from shared.settings import Settings
@@ -21,31 +16,12 @@ from tests.imports.make_fixtures import DUPLICATES, REFUSED, VARIANTS
 ROWS = 300
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        """Keep the test output clean."""
-
-
-@pytest.fixture()
-def gateway(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Serve the gateway on a loopback port; point the CLI at it."""
-    server = make_server("127.0.0.1", 0, create_app(settings), handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    monkeypatch.setenv("API_URL", url)
-    monkeypatch.delenv("API_TOKEN", raising=False)
-    yield url
-    server.shutdown()
-    server.server_close()
-
-
 def _kbm(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     return result.exit_code, result.output
 
 
-def test_kbm_import_prints_the_report(gateway: str, exports: dict[str, Path]) -> None:
+def test_kbm_import_prints_the_report(served_gateway: str, exports: dict[str, Path]) -> None:
     code, text = _kbm("import", str(exports["netscape"]))
     assert code == 0, text
     assert (
@@ -61,7 +37,7 @@ def test_kbm_import_prints_the_report(gateway: str, exports: dict[str, Path]) ->
 
 
 def test_kbm_import_dry_run_and_an_omnivore_folder(
-    gateway: str, exports: dict[str, Path], tmp_path: Path
+    served_gateway: str, exports: dict[str, Path], tmp_path: Path
 ) -> None:
     folder = tmp_path / "omnivore-export"
     with zipfile.ZipFile(exports["omnivore"]) as archive:
@@ -74,7 +50,7 @@ def test_kbm_import_dry_run_and_an_omnivore_folder(
     assert json.loads(text)["links_new"] == ROWS
 
 
-def test_kbm_import_of_a_bad_file_is_one_line(gateway: str, tmp_path: Path) -> None:
+def test_kbm_import_of_a_bad_file_is_one_line(served_gateway: str, tmp_path: Path) -> None:
     bad = tmp_path / "export.csv"
     bad.write_bytes(b"title,url,tags\nA,https://example.org/a,x\n")
     result = CliRunner().invoke(cli, ["import", str(bad)])
@@ -84,7 +60,7 @@ def test_kbm_import_of_a_bad_file_is_one_line(gateway: str, tmp_path: Path) -> N
 
 
 def test_submit_f_over_the_cap_goes_through_the_import(
-    gateway: str, tmp_path: Path, settings: Settings
+    served_gateway: str, tmp_path: Path, settings: Settings
 ) -> None:
     count = settings.api_max_urls + 500
     listing = tmp_path / "urls.txt"
@@ -96,7 +72,9 @@ def test_submit_f_over_the_cap_goes_through_the_import(
     assert Task.get_by_id(created["task_id"]).total_items == count
 
 
-def test_kbm_import_refuses_a_1_gb_file_before_sending_it(gateway: str, tmp_path: Path) -> None:
+def test_kbm_import_refuses_a_1_gb_file_before_sending_it(
+    served_gateway: str, tmp_path: Path
+) -> None:
     big = tmp_path / "huge.csv"
     with big.open("wb") as sparse:  # a gigabyte that takes no disk
         sparse.truncate(1 << 30)

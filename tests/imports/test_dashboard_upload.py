@@ -6,18 +6,10 @@ answer comes before any link is processed).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-import pytest
-
-from services.api.app import create_app
 from shared.models import Link
-from shared.settings import Settings
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -25,32 +17,12 @@ if TYPE_CHECKING:
 ROWS = 300
 
 
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        """Keep the test output clean."""
-
-
-@pytest.fixture()
-def gateway(settings: Settings) -> Iterator[str]:
-    """Serve the gateway (no token) on a loopback port."""
-    app = create_app(settings.model_copy(update={"api_allowed_hosts": ("127.0.0.1",)}))
-    server = make_server("127.0.0.1", 0, app, server_class=_Server, handler_class=_Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-
-
 def test_an_export_uploaded_in_the_page_shows_its_report_and_opens_its_task(
-    gateway: str, page: Page, exports: dict[str, Path]
+    served_gateway: str, page: Page, exports: dict[str, Path]
 ) -> None:
     from playwright.sync_api import expect
 
-    page.goto(f"{gateway}/")
+    page.goto(f"{served_gateway}/")
     page.set_input_files("#import-file", str(exports["netscape"]))
     page.get_by_role("button", name="Import").click()
     expect(page.locator("#import-notice")).to_contain_text("Task #1 queued with 300 links")
@@ -58,16 +30,16 @@ def test_an_export_uploaded_in_the_page_shows_its_report_and_opens_its_task(
     expect(report).to_contain_text("Netscape bookmark file")
     expect(report).to_contain_text("New links")
     expect(page.locator("#import-refusals")).to_contain_text("credentials")
-    expect(page).to_have_url(f"{gateway}/#task/1")
+    expect(page).to_have_url(f"{served_gateway}/#task/1")
     assert Link.select().count() == ROWS
 
 
 def test_a_dry_run_and_a_bad_file_in_the_page(
-    gateway: str, page: Page, exports: dict[str, Path], tmp_path: Path
+    served_gateway: str, page: Page, exports: dict[str, Path], tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
-    page.goto(f"{gateway}/")
+    page.goto(f"{served_gateway}/")
     page.set_input_files("#import-file", str(exports["pocket-csv"]))
     page.get_by_label("Dry run: only report what would be imported").check()
     page.get_by_role("button", name="Import").click()

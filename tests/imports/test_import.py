@@ -44,6 +44,7 @@ def test_an_export_becomes_one_task_with_its_report(
     assert Task.select().count() == 1
     task = Task.get()
     assert (task.type, task.total_items, task.status) == ("import", ROWS, "queued")
+    assert task.source == "import"
     assert TaskItem.select().count() == ROWS
     assert Link.select().count() == ROWS
 

@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 
 from services.notion.publishers import Publication, PublishDocument
 from services.notion.publishers import markdown as markdown_module
-from services.notion.publishers.markdown import MarkdownPublisher, render_blocks, slugify
+from services.notion.publishers.markdown import (
+    SLUG_MAX_BYTES,
+    MarkdownPublisher,
+    render_blocks,
+    slugify,
+)
 from shared.blocks import Block
 from shared.errors import PublishError, RetryableError
 from tests.notion.commonmark import active_html, html, links, shown_blocks, split_front_matter
@@ -330,12 +335,18 @@ def test_a_read_only_export_folder_is_a_publish_error(tmp_path: Path) -> None:
         ("Straße, Æsir & Łódź", "strasse-aesir-lodz"),
         ("C++ vs. C#: 10 differences", "c-vs-c-10-differences"),
         ("../../etc/passwd", "etc-passwd"),
-        ("東京 🚀", "untitled"),
+        ("Don't panic", "dont-panic"),
+        ("東京 🚀", "東京"),
+        ("商標法違反に\uff01\uff1f - 特許事務所", "商標法違反に-特許事務所"),
+        ("Самые популярные блоги | wday.ru", "самые-популярные-блоги-wday-ru"),
+        ("हिन्दी समाचार", "हिन्दी-समाचार"),
+        ('a/b\\c:d*e?f"g<h>i|j', "a-b-c-d-e-f-g-h-i-j"),
+        ("🚀 ✨", "untitled"),
         ("", "untitled"),
         ("---", "untitled"),
     ],
 )
-def test_slug_is_lowercase_ascii_words_joined_by_hyphens(title: str, slug: str) -> None:
+def test_slug_is_lowercase_words_joined_by_hyphens(title: str, slug: str) -> None:
     assert slugify(title) == slug
 
 
@@ -353,10 +364,25 @@ def test_a_long_slug_without_word_boundaries_is_cut_at_sixty_characters() -> Non
     assert slugify("ab " + "y" * 100) == "ab-" + "y" * 57
 
 
-def test_a_title_without_ascii_letters_gets_an_untitled_file(tmp_path: Path) -> None:
-    publication = MarkdownPublisher(tmp_path).publish(make_document(title="東京"), None)
+def test_a_title_in_another_script_names_the_file(tmp_path: Path) -> None:
+    publication = MarkdownPublisher(tmp_path).publish(make_document(title="東京の天気"), None)
+
+    assert Path(publication.path or "").name == "東京の天気-42.md"
+
+
+def test_a_title_without_letters_gets_an_untitled_file(tmp_path: Path) -> None:
+    publication = MarkdownPublisher(tmp_path).publish(make_document(title="🚀 !!"), None)
 
     assert Path(publication.path or "").name == "untitled-42.md"
+
+
+def test_a_long_slug_in_a_wide_script_stays_within_the_byte_limit() -> None:
+    slug = slugify("東京" * 100)
+
+    assert slug == "東京" * 30
+    assert len(slug.encode()) <= SLUG_MAX_BYTES
+    # Four-byte characters (Han extension B) are cut by bytes before characters.
+    assert len(slugify("\U00020000" * 70).encode()) <= SLUG_MAX_BYTES
 
 
 def test_the_body_has_the_structure_of_the_notion_page(tmp_path: Path) -> None:

@@ -6,13 +6,13 @@ import logging
 from collections.abc import Iterator
 
 import dramatiq
-import py3langid.langid
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
 from services.parser import actors
 from services.parser import worker as parser_worker
 from services.parser.extract import warm_up
+from shared import language
 from shared.broker import build_broker
 from shared.middleware.tracking import ItemTracking
 from shared.models import Content, Link, TaskItem
@@ -89,8 +89,8 @@ def test_a_missing_page_fails_the_item_at_once_with_the_reason(
 def test_a_parser_worker_loads_the_language_model_before_it_takes_a_message(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given a process that has not loaded the language model yet (0.4 s on first use)
-    monkeypatch.setattr(py3langid.langid, "IDENTIFIER", None)
+    # Given a process that has not loaded the language model yet
+    monkeypatch.setattr(language, "_detector", None)
     stub = StubBroker(middleware=[parser_worker.ParserWarmUp()])
 
     # When a worker with the parser's warm-up starts
@@ -100,7 +100,7 @@ def test_a_parser_worker_loads_the_language_model_before_it_takes_a_message(
     stub.close()
 
     # Then the model is loaded: the first page without a declared language is not slower
-    assert py3langid.langid.IDENTIFIER is not None
+    assert language.model_loaded()
 
 
 def test_the_warm_up_page_is_a_whole_article_whose_language_is_detected() -> None:

@@ -111,7 +111,8 @@ def test_one_internal_answer_among_public_ones_blocks_the_host() -> None:
         checked_addresses("mixed.test", 80, allow_private=False, resolver=dns)
 
     assert str(caught.value) == (
-        "host mixed.test resolves to 10.0.0.5 (private), which is not a public address"
+        "host mixed.test resolves to 10.0.0.5 (private), which is not a public address; "
+        "FETCH_ALLOW_PRIVATE=1 allows private addresses (for local pages only)"
     )
     assert isinstance(caught.value, PermanentError)
 

@@ -233,7 +233,8 @@ def test_a_private_address_is_refused_unless_allowed(site: LoopbackSite) -> None
 
     assert str(caught.value) == (
         f"GET {url} refused: host 127.0.0.1 resolves to 127.0.0.1 (loopback), "
-        "which is not a public address"
+        "which is not a public address; FETCH_ALLOW_PRIVATE=1 allows private addresses "
+        "(for local pages only)"
     )
     assert site.hits == []
     assert fetch_page(url, make_settings(fetch_allow_private=True)).html == PAGE

@@ -76,7 +76,7 @@ def test_failed_publishes_are_published_again_once_after_the_scheduler_was_down(
     assert [due for _, due, _ in ran] == [datetime(2026, 12, 1, 13, 0, tzinfo=UTC)]
     assert again == []
     (republish,) = Task.select().where(Task.type == "notion")
-    assert republish.stages == ["publish"]
+    assert (republish.stages, republish.source) == (["publish"], "recurring")
     assert sorted(item.link_id for item in republish.items) == failed
     assert RecurringRun.get().outcome == "1 publish tasks created"
 

@@ -116,6 +116,7 @@ def test_new_entries_become_one_task_and_entries_seen_before_never_again(
         "https://example.com/story/2",
     ]
     assert _task_urls(more.task_id) == ["https://example.com/story/3"]
+    assert Task.get_by_id(more.task_id).source == "feed"
     assert Task.select().count() == 2
     shown = service.get(feed["id"])
     assert (shown["entries_seen"], shown["last_task_id"]) == (3, more.task_id)

@@ -3,8 +3,11 @@
 The summary is the text's most central sentences (TextRank, nudged towards the lead and
 the title); tags are its keyphrases, ranked by frequency and TextRank centrality, the
 tags already in use first; the category is the taxonomy entry whose keyword lexicon the
-text, and above all its keyphrases, use most. Everything it needs ships inside the
-installed packages (VADER's lexicon, py3langid's model), so it runs without network
+text, and above all its keyphrases, use most. The language is detected from the text
+(the one the article declares counts only when the text is too short to tell), and
+decides the stopwords and how Chinese and Japanese are cut into words. Everything it
+needs ships inside the installed packages (VADER's lexicon, fastText's language model,
+the stopword lists, the Chinese and Japanese dictionaries), so it runs without network
 access, and the same input always gives the same output.
 
 This module holds the provider; its parts live beside the other ai modules:
@@ -23,7 +26,7 @@ from services.ai.providers.base import ArticleInput, Enrichment, Sentiment
 from services.ai.sentiment import SentimentScorer
 from services.ai.summary import extractive_summary
 from services.ai.taxonomy import Taxonomy
-from services.ai.text import detect_language, stopwords_for
+from services.ai.text import detect_language, join_words, stopwords_for
 
 MODEL = "local-extractive"
 
@@ -46,8 +49,8 @@ class LocalProvider:
 
     def enrich(self, article: ArticleInput, existing_tags: Sequence[str]) -> Enrichment:
         """Return the summary, category, tags, sentiment and language of ``article``."""
-        language = article.language or self.detect_language(article.text)
-        text = ArticleText.of(article, stopwords_for(language))
+        language = self.detect_language(article.text, article.language)
+        text = ArticleText.of(article, stopwords_for(language), language)
         label, score = self.sentiment([article.title, *text.sentences])
         return Enrichment(
             summary=self.summarize(text, article.page_type),
@@ -71,8 +74,12 @@ class LocalProvider:
         return extractive_summary(text, self.summary_sentences, page_type)
 
     def tag(self, text: ArticleText, existing_tags: Sequence[str]) -> list[str]:
-        """Return 3 to 5 keyphrase tags, preferring ``existing_tags`` in their own spelling."""
-        return keyphrase_tags(text, existing_tags)
+        """Return 3 to 5 keyphrase tags, preferring ``existing_tags`` in their own spelling.
+
+        A phrase of Chinese or Japanese words is written as those languages write it,
+        without spaces.
+        """
+        return [join_words(tag.split(" ")) for tag in keyphrase_tags(text, existing_tags)]
 
     def categorize(self, text: ArticleText) -> str:
         """Return the category whose keywords the text, and its keyphrases, use most."""
@@ -82,6 +89,6 @@ class LocalProvider:
         """Return the label and the mean VADER compound score of ``sentences``."""
         return self._sentiment.score(sentences)
 
-    def detect_language(self, text: str) -> str | None:
-        """Return the ISO 639-1 code of the language of ``text``, or None if it is blank."""
-        return detect_language(text)
+    def detect_language(self, text: str, declared: str | None = None) -> str | None:
+        """Return the language of ``text``; ``declared`` counts only when it is unsure."""
+        return detect_language(text, declared)

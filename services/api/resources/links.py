@@ -1,4 +1,4 @@
-"""Links: create (or find) them by URL, read one with what the stages made of it."""
+"""Links: create (or find) them by URL, list and search them, read one in full."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ import falcon
 from services.api.auth import Access
 from services.api.body import read_body
 from services.api.envelope import reply
-from services.api.schemas import LinksBody
+from services.api.schemas import LinksBody, LinksQuery, validate_query
+from shared.link_stages import stage_outcomes
+from shared.search.listing import LinkFilters, list_links
 from shared.tasks import TaskService
 from shared.views import link_view
 
 
 class LinksResource:
-    """``POST /api/links``."""
+    """``POST /api/links`` and ``GET /api/links``."""
+
+    access = Access.READ
 
     def __init__(self, tasks: TaskService) -> None:
         self.tasks = tasks
@@ -23,6 +27,11 @@ class LinksResource:
         links = self.tasks.create_links(read_body(req, LinksBody).urls)
         views = [link_view(link, full=False) for link in links]
         reply(resp, {"links": views, "link_ids": [link.id for link in links]}, 201)
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Answer one page of links, filtered and searched."""
+        query = validate_query(LinksQuery, req.params)
+        reply(resp, list_links(LinkFilters(**query.model_dump())))
 
 
 class LinkResource:
@@ -34,5 +43,6 @@ class LinkResource:
         self.tasks = tasks
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
-        """Answer the link with its content, enrichment and publication."""
-        reply(resp, self.tasks.get_link(id))
+        """Answer the link with its content, enrichment, publication and stage outcomes."""
+        link = self.tasks.get_link(id)
+        reply(resp, {**link, "stages": stage_outcomes(id)})

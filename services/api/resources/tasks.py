@@ -8,6 +8,7 @@ from services.api.auth import Access, principal_of
 from services.api.body import read_body
 from services.api.envelope import reply
 from services.api.schemas import HistoryQuery, ItemsQuery, TaskBody, validate_query
+from shared.task_sources import label_sources
 from shared.tasks import TaskService
 
 
@@ -45,7 +46,9 @@ class HistoryResource:
         """Answer one page of tasks, newest first."""
         query = validate_query(HistoryQuery, req.params)
         status = query.status.value if query.status else None
-        reply(resp, self.tasks.list_tasks(status=status, limit=query.limit, offset=query.offset))
+        page = self.tasks.list_tasks(status=status, limit=query.limit, offset=query.offset)
+        label_sources(page["tasks"])
+        reply(resp, page)
 
 
 class TaskResource:

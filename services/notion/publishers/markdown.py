@@ -36,6 +36,9 @@ from shared.errors import PublishError
 
 NAME = "markdown"
 SLUG_MAX_CHARS = 60
+APOSTROPHES = frozenset("'\u2019\u02bc")
+#: File systems limit a name to 255 bytes; a Chinese or Japanese character takes three.
+SLUG_MAX_BYTES = 180
 FALLBACK_SLUG = "untitled"
 # mkstemp creates files readable by their owner only; an export is meant to be shared.
 FILE_MODE = 0o644
@@ -60,17 +63,39 @@ TRANSLITERATION = str.maketrans(
 
 
 def slugify(title: str) -> str:
-    """Return a title as lowercase ASCII words joined by hyphens, or "untitled"."""
-    decomposed = unicodedata.normalize("NFKD", title.translate(TRANSLITERATION))
-    ascii_title = decomposed.encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
-    if len(slug) > SLUG_MAX_CHARS:
-        # Cut at a word boundary when one is near, so the name does not end mid-word.
-        head = slug[: SLUG_MAX_CHARS + 1]
-        cut = head.rfind("-")
-        slug = head[:cut] if cut >= SLUG_MAX_CHARS // 2 else slug[:SLUG_MAX_CHARS]
-        slug = slug.rstrip("-")
-    return slug or FALLBACK_SLUG
+    """Return a title as lowercase words joined by hyphens, or "untitled" without any.
+
+    Latin letters lose their accents ("Crème" gives "creme"); letters of other scripts
+    stay as they are ("東京", "самые"), so every title that has words gives a name. The
+    slug holds letters, digits and hyphens only (no separator, dot or reserved
+    character) and at most SLUG_MAX_CHARS characters and SLUG_MAX_BYTES bytes of UTF-8.
+    """
+    kept: list[str] = []
+    for char in unicodedata.normalize("NFKC", title.translate(TRANSLITERATION)):
+        if char in APOSTROPHES:  # "Don't" gives "dont", not "don-t"
+            continue
+        ascii_form = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+        if ascii_form.isalnum():
+            kept.append(ascii_form.lower())
+        elif char.isalnum() or (unicodedata.category(char)[0] == "M" and kept[-1:] != ["-"]):
+            # A letter of another script, or a vowel sign or virama on one (Devanagari).
+            kept.append(char.lower())
+        else:
+            kept.append("-")
+    slug = unicodedata.normalize("NFC", re.sub("-+", "-", "".join(kept)).strip("-"))
+    return _shorten(slug) or FALLBACK_SLUG
+
+
+def _shorten(slug: str) -> str:
+    """Cut ``slug`` to the length limits, at a hyphen when one is near the end."""
+    if len(slug) <= SLUG_MAX_CHARS and len(slug.encode()) <= SLUG_MAX_BYTES:
+        return slug
+    end = SLUG_MAX_CHARS
+    while len(slug[:end].encode()) > SLUG_MAX_BYTES:
+        end -= 1
+    # One character more shows whether a word ends right at the limit.
+    cut = slug[: end + 1].rfind("-")
+    return (slug[:cut] if cut >= end // 2 else slug[:end]).rstrip("-")
 
 
 def file_name(document: PublishDocument) -> str:

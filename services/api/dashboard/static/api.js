@@ -91,4 +91,11 @@ export const api = {
   queues: () => call("GET", "/api/monitoring/queues"),
   workers: () => call("GET", "/api/monitoring/workers"),
   deadLetters: () => call("GET", "/api/monitoring/dead-letters?limit=20"),
+  /** One page of links; `filters` holds q, tag, category, status, limit, offset. */
+  links: (filters) => {
+    const query = new URLSearchParams(Object.entries(filters).filter(([, value]) => value !== "" && value != null));
+    return call("GET", `/api/links?${query}`);
+  },
+  feeds: () => call("GET", "/api/feeds?limit=200"),
+  setFeedPaused: (id, paused) => call("PATCH", `/api/feeds/${id}`, { paused }),
 };

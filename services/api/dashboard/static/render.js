@@ -61,6 +61,21 @@ export function isOpen(task) {
   return !task.finished_at && !["completed", "failed", "cancelled"].includes(task.status);
 }
 
+const SOURCE_TITLES = {
+  feed: "Created by a feed's poll",
+  scheduled: "Scheduled: started at a time set for later",
+  recurring: "Created by a recurring job",
+  import: "Created by a library import",
+  local: "Created in local mode (kbm run --local)",
+};
+
+/** Where a task came from, when not a request: "feed #2", "scheduled", "recurring", … */
+export function sourceLabel(source) {
+  if (!source || !(source.kind in SOURCE_TITLES)) return null;
+  const words = source.kind === "feed" ? `feed #${source.feed_id}` : source.kind;
+  return h("span", { class: `source source-${source.kind}`, title: SOURCE_TITLES[source.kind] }, words);
+}
+
 /** One entry of the task list: a link to the task with its progress. */
 export function taskEntry(task, selectedId) {
   const selected = task.id === selectedId;
@@ -75,7 +90,7 @@ export function taskEntry(task, selectedId) {
         "aria-current": selected ? "true" : null,
         dataset: { focusKey: `task-${task.id}` },
       },
-      h("span", { class: "task-name" }, h("strong", {}, `#${task.id}`), ` ${task.type}`),
+      h("span", { class: "task-name" }, h("strong", {}, `#${task.id}`), ` ${task.type}`, sourceLabel(task.source)),
       badge(task.status),
       h("progress", {
         max: 100,
