@@ -32,7 +32,7 @@ from typing import Any
 import dramatiq
 from peewee import fn
 
-from shared import items
+from shared import items, search
 from shared.db import database
 from shared.feeding import FeedLimits, feed_all, item_message
 from shared.models import StageRun, Status, Task, TaskItem, utcnow
@@ -56,6 +56,8 @@ class ReconcileReport:
     queued_resent: int = 0
     counters_fixed: int = 0
     tasks_finished: int = 0
+    #: Links whose search document was older than their article (not enriched since).
+    reindexed: int = 0
     resent_items: list[int] = field(default_factory=list)
 
     @property
@@ -97,6 +99,7 @@ class Reconciler:
             self._queued(report)
             report.pending_sent = feed_all(self.broker, self.limits, clock=self.clock)
             self._tasks(report)
+            report.reindexed = search.reindex_stale()
         if report.repaired or report.counters_fixed or report.tasks_finished:
             logger.warning(
                 "reconciler: fed %d pending, sent again %d abandoned running, "

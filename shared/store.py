@@ -70,7 +70,7 @@ def save_content(
         "content_hash": content_hash,
     }
     duplicate_of = items.current().save_content(link_id, now=utcnow(), values=values)
-    search.reindex(link_id)
+    search.parsed(link_id)
     return duplicate_of
 
 

@@ -59,12 +59,17 @@ def popular_tags() -> list[str]:
             _newest_tag = tags.newest_tag_id()
             _popular = (time.monotonic(), store.popular_tags())
             return _popular[1]
-        added = tags.tags_added_since(_newest_tag)
-        if added:
-            _newest_tag = max(tag_id for tag_id, _ in added)
-            known = set(names)
-            names = [*names, *(name for _, name in added if name not in known)]
-            _popular = (read_at, names)
+        since = _newest_tag
+    # Read outside the lock: the other threads' articles need not wait for this query.
+    added = tags.tags_added_since(since)
+    if not added:
+        return names
+    with _popular_lock:
+        _newest_tag = max(_newest_tag, *(tag_id for tag_id, _ in added))
+        read_at, names = _popular
+        known = set(names)
+        names = [*names, *(name for _, name in added if name not in known)]
+        _popular = (read_at, names)
         return names
 
 

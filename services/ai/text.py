@@ -57,13 +57,33 @@ _WIDE_SENTENCE_END = re.compile(r"[\u3002\uff01\uff1f\uff61]+[" + re.escape(_CLO
 _ENDS_WIDE = re.compile(_WIDE_SENTENCE_END.pattern + "$")
 # The particles that make a quotation part of the sentence around it ("と", "って").
 _QUOTING = ("\u3068", "\u3063\u3066")
+
+
 # Letters, with the combining marks that Indic and other scripts put on them.
-_MARKS = "".join(
-    chr(code)
-    for code in range(0x300, 0x20000)
-    if unicodedata.category(chr(code)) in {"Mn", "Mc", "Me"}
+def _ranges(codes: list[int]) -> str:
+    """Return code points as the ranges of a regular expression's class ("a-z…")."""
+    parts = []
+    start = previous = codes[0]
+    for code in [*codes[1:], -1]:
+        if code != previous + 1:
+            first, last = re.escape(chr(start)), re.escape(chr(previous))
+            parts.append(first if start == previous else f"{first}-{last}")
+            start = code
+        previous = code
+    return "".join(parts)
+
+
+# As ranges: a class of single characters makes every match ten times slower.
+_MARKS = _ranges(
+    [
+        code
+        for code in range(0x300, 0x20000)
+        if unicodedata.category(chr(code)) in {"Mn", "Mc", "Me"}
+    ]
 )
-_LETTER = r"(?:[^\W_]|[" + re.escape(_MARKS) + r"])"
+# One class, word characters and marks (an alternation is slower by half); the
+# underscore, a word character to the regular expression, is made a space first.
+_LETTER = r"[\w" + _MARKS + r"]"
 _WORD = re.compile(rf"{_LETTER}+(?:'{_LETTER}+)*")
 _ELISIONS = frozenset({"l", "d", "j", "m", "n", "s", "t", "c", "qu"})
 _SINGULAR_AS_IS = frozenset({"news", "series", "species", "physics", "politics", "economics"})
@@ -146,8 +166,9 @@ def _words(text: str, language: str | None, *, segment: bool) -> list[str]:
     """Return the words of ``text``; runs of Chinese or Japanese whole unless ``segment``."""
     found = []
     japanese: bool | None = None  # decided at the first run of Chinese or Japanese
-    for token in _WORD.findall(text.replace("\u2019", "'").lower()):
-        if is_unspaced(token):
+    unspaced = is_unspaced(text)  # else no token is
+    for token in _WORD.findall(text.replace("\u2019", "'").replace("_", " ").lower()):
+        if unspaced and is_unspaced(token):
             if not segment:
                 found += unspaced_runs(token)
                 continue

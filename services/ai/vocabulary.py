@@ -64,7 +64,12 @@ class Vocabulary:
                 by_key.setdefault(key, label)
         self._by_key = by_key
         self.names = list(by_key.values())
-        self._keys = list(by_key)
+        # Close spellings are looked for among the keys of the same first letter only
+        # ("organisation", "organization"): difflib over thousands of keys costs an
+        # article tens of milliseconds of the worker's interpreter.
+        self._keys_by_initial: dict[str, list[str]] = {}
+        for key in by_key:
+            self._keys_by_initial.setdefault(key[0], []).append(key)
         self._vectors: NDArray[np.float32] | None = None
 
     def __len__(self) -> int:
@@ -83,7 +88,8 @@ class Vocabulary:
         if key in self._by_key:
             return self._by_key[key]
         if len(key) >= SPELLING_MIN_CHARS:
-            close = difflib.get_close_matches(key, self._keys, n=1, cutoff=SAME_SPELLING)
+            alike = self._keys_by_initial.get(key[0], [])
+            close = difflib.get_close_matches(key, alike, n=1, cutoff=SAME_SPELLING)
             if close:
                 return self._by_key[close[0]]
         return self._same_meaning(tag)
@@ -109,7 +115,7 @@ class Vocabulary:
         A tag in another form of an existing one becomes it; a new tag that is no topic
         of the text (:func:`is_new_topic`) is dropped. No two tags share a key.
         """
-        article = ArticleWords.of(text)
+        article: ArticleWords | None = None  # read only if a tag is new: it costs ms
         stopwords = stopwords_for(language)
         kept: dict[str, str] = {}
         for tag in tags:
@@ -117,8 +123,10 @@ class Vocabulary:
             if not label or len(label) > MAX_TAG_CHARS:
                 continue
             name = self.existing(label)
-            if name is None and is_new_topic(label, article, language, stopwords):
-                name = label
+            if name is None:
+                article = article or ArticleWords.of(text)
+                if is_new_topic(label, article, language, stopwords):
+                    name = label
             if name is not None:
                 kept.setdefault(normal_key(name), name)
         return list(kept.values())
@@ -159,7 +167,7 @@ class ArticleWords:
 
 def present_words(text: str) -> set[str]:
     """Return the singular forms of the words of ``text`` (what a tag is looked up in)."""
-    return {singular(word) for word in words(text)}
+    return {singular(word) for word in set(words(text))}
 
 
 def occurs(tag: str, present: set[str]) -> bool:

@@ -30,11 +30,18 @@ class Match:
 class SearchBackend(Protocol):
     """The full-text index of one database kind."""
 
+    #: Whether a link is indexed as soon as its article is stored (else by its
+    #: enrichment or :meth:`reindex_stale`).
+    indexes_at_parse: bool
+
     def install(self, db: Database) -> None:
         """Create the index (if missing) and index every link already stored."""
 
     def reindex(self, link_ids: Sequence[int]) -> None:
         """Rebuild the search documents of these links from what is stored now."""
+
+    def reindex_stale(self, limit: int) -> int:
+        """Index up to ``limit`` links whose article is newer than their document."""
 
     def match(self, query: str) -> Match:
         """Return how the query ``query`` (web search syntax) narrows a listing."""

@@ -51,8 +51,17 @@ _CONFIGS_IN_USE = (
 )
 
 
+_STALE = (
+    f"SELECT c.link_id FROM {Content._meta.table_name} c"
+    f" LEFT JOIN {INDEX_TABLE} s ON s.link_id = c.link_id"
+    " WHERE s.link_id IS NULL OR s.updated_at < c.updated_at ORDER BY c.link_id LIMIT %s"
+)
+
+
 class PostgresSearch:
     """A tsvector column with a GIN index, one row per link."""
+
+    indexes_at_parse = False
 
     def install(self, db: Database) -> None:
         """Create the index table and its GIN index; index every stored link."""
@@ -64,6 +73,12 @@ class PostgresSearch:
         """Rebuild the documents of ``link_ids`` in one statement."""
         if link_ids:
             database.execute_sql(_REINDEX.format(where="l.id = ANY(%s)"), (list(link_ids),))
+
+    def reindex_stale(self, limit: int) -> int:
+        """Index up to ``limit`` links whose article is newer than their document."""
+        ids = [int(row[0]) for row in database.execute_sql(_STALE, (limit,)).fetchall()]
+        self.reindex(ids)
+        return len(ids)
 
     def match(self, query: str) -> Match:
         """Match each configuration's reading of ``query`` against its own documents."""

@@ -78,6 +78,9 @@ def fts5_query(query: str) -> tuple[str, str]:
 class SqliteSearch:
     """An FTS5 table, one row per link."""
 
+    #: Local mode indexes a link as soon as its article is stored (it has no reconciler).
+    indexes_at_parse = True
+
     def install(self, db: Database) -> None:
         """Create the FTS5 table; index every stored link."""
         db.execute_sql(_SCHEMA)
@@ -92,6 +95,10 @@ class SqliteSearch:
                 marks = ", ".join("?" for _ in chunk)
                 database.execute_sql(f"DELETE FROM {INDEX_TABLE} WHERE rowid IN ({marks})", chunk)
                 database.execute_sql(_REINDEX.format(where=f"l.id IN ({marks})"), chunk)
+
+    def reindex_stale(self, limit: int) -> int:
+        """Nothing lags here: every article is indexed as it is stored."""
+        return 0
 
     def match(self, query: str) -> Match:
         """Match the words and phrases of ``query``, best first (bm25); leave out excluded."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from shared import store
+from shared import search, store
 from shared.models import Link
 
 
@@ -52,6 +52,8 @@ def add_link(
         store.save_publication(
             link.id, publisher="markdown", page_id=slug, page_url=None, path=published
         )
+    # A link parsed and not enriched is indexed by the reconciler's pass (PostgreSQL).
+    search.reindex_stale()
     return int(link.id)
 
 

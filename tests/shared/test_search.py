@@ -10,6 +10,7 @@ import pytest
 from shared import search, store
 from shared.db import bind_database, database
 from shared.migrations import migrate
+from shared.models import Link
 from shared.search.listing import LinkFilters, list_links
 from shared.search.rules import config_for, config_sql
 from shared.search.sqlite import SqliteSearch, fts5_query
@@ -82,6 +83,30 @@ def test_the_title_outranks_the_article_text(db: str) -> None:
     add_link("text-only", title="Gardening", text="Notes on soil. " * 5 + "Telescope.")
     add_link("in-title", title="A telescope for beginners", text="Notes on soil.")
     assert _found(q="telescope") == ["in-title", "text-only"]
+
+
+def test_a_parsed_link_not_enriched_is_indexed_by_the_reconcilers_pass(db: str) -> None:
+    # Given an article stored by the parse stage, with no enrichment to follow
+    url = "https://kb.example/parsed-only"
+    link = Link.create(url=url, normalized_url=url)
+    store.save_content(
+        link.id,
+        final_url=url,
+        title="Tide tables",
+        text="Spring tides and neap tides.",
+        authors=[],
+        published_at=None,
+        language="en",
+        top_image=None,
+        word_count=5,
+        content_hash="parsed-only",
+    )
+    # Then PostgreSQL leaves its document to the enrichment or the reconciler
+    assert _found(q="tides") == []
+    # When the reconciler's pass runs, it is found
+    assert search.reindex_stale() == 1
+    assert _found(q="tides") == ["parsed-only"]
+    assert search.reindex_stale() == 0
 
 
 def test_saving_an_enrichment_reindexes_the_link(db: str) -> None:
