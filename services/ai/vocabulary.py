@@ -22,7 +22,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-from services.ai.similarity import embed, nearest
+from services.ai.similarity import embed_names, nearest
 from services.ai.tagwords import GENERIC_ZIPF, MAX_TAG_CHARS, clean_label, normal_key, zipf
 from services.ai.text import is_content, singular, stopwords_for, tag_key, words
 
@@ -99,7 +99,7 @@ class Vocabulary:
         if not self.names:
             return None
         if self._vectors is None:
-            self._vectors = embed(self.names)
+            self._vectors = embed_names(self.names)
         row, score = nearest(tag, self._vectors)
         if row < 0 or score < SAME_MEANING:
             return None
@@ -155,12 +155,9 @@ class ArticleWords:
     @classmethod
     def of(cls, text: str) -> ArticleWords:
         """Return the words and names of ``text``."""
-        seen: Counter[str] = Counter()
-        capitalised: Counter[str] = Counter()
-        for token in _CASED_WORD.findall(text):
-            lower = token.lower()
-            seen[lower] += 1
-            capitalised[lower] += token[0].isupper()
+        tokens = _CASED_WORD.findall(text)
+        seen = Counter(map(str.lower, tokens))
+        capitalised = Counter(token.lower() for token in tokens if token[0].isupper())
         names = {word for word, count in seen.items() if capitalised[word] >= NAME_SHARE * count}
         return cls(present_words(text), names)
 
