@@ -66,22 +66,46 @@ def claim_tags(keyed: Sequence[tuple[str, str]], source: str = "ai") -> list[str
 
     A key already held gives its tag's name; a name already in use without a key gets
     the key. Atomic per key: concurrent claims of one key all answer the same name.
+    Keys already held are read without a lock or a transaction (the common case: most
+    of an article's tags are the vocabulary's); only new keys are inserted.
     """
     pairs = {key: name[:MAX_NAME_CHARS] for key, name in keyed if key and name.strip()}
     if not pairs:
         return []
-    with database.atomic():
-        # In key order: claimers of the same new tags lock them in one order.
-        rows = [{"key": key, "name": pairs[key], "source": source} for key in sorted(pairs)]
-        Tag.insert_many(rows).on_conflict_ignore().execute()
-        found: Any = Tag.select(Tag.key, Tag.name).where(Tag.key.in_(list(pairs))).tuples()
-        held: dict[str, str] = dict(found)
-        for key, name in pairs.items():
-            if key not in held:
-                # The name is taken by a tag without a key (or with another one).
-                give_key_by_name(name, key)
-                held[key] = name
+    held = _held_names(list(pairs))
+    missing = sorted(key for key in pairs if key not in held)
+    if missing:
+        with database.atomic():
+            # In key order: claimers of the same new tags lock them in one order.
+            rows = [{"key": key, "name": pairs[key], "source": source} for key in missing]
+            Tag.insert_many(rows).on_conflict_ignore().execute()
+            held.update(_held_names(missing))
+            for key in missing:
+                if key not in held:
+                    # The name is taken by a tag without a key (or with another one).
+                    give_key_by_name(pairs[key], key)
+                    held[key] = pairs[key]
     return list(dict.fromkeys(held[key] for key, _ in keyed if key in held))
+
+
+def _held_names(keys: Sequence[str]) -> dict[str, str]:
+    """Return the names of the tags holding ``keys``, by key."""
+    found: Any = Tag.select(Tag.key, Tag.name).where(Tag.key.in_(list(keys))).tuples()
+    return dict(found)
+
+
+def set_link_tags(link_id: int, names: Sequence[str]) -> None:
+    """Make ``names`` the tags of a link, adding those not in the vocabulary (no key yet).
+
+    Inside the caller's transaction; in name order, so that savers of the same new tags
+    lock them in one order.
+    """
+    LinkTag.delete().where(LinkTag.link == link_id).execute()
+    if not names:
+        return
+    Tag.insert_many([{"name": name} for name in sorted(names)]).on_conflict_ignore().execute()
+    ids = [tag.id for tag in Tag.select(Tag.id).where(Tag.name.in_(list(names)))]
+    LinkTag.insert_many([{"link": link_id, "tag": tag_id} for tag_id in ids]).execute()
 
 
 def give_key_by_name(name: str, key: str) -> None:

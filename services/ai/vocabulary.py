@@ -22,6 +22,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
+from services.ai.morphology import is_function_form, is_noun
 from services.ai.similarity import embed_names, nearest
 from services.ai.tagwords import GENERIC_ZIPF, MAX_TAG_CHARS, clean_label, normal_key, zipf
 from services.ai.text import is_content, singular, stopwords_for, tag_key, words
@@ -182,7 +183,8 @@ def is_new_topic(
     that carries meaning (an acronym such as "AI" does), and hold no bare number. A
     single word must not be among its language's most common (a name: Zipf >=
     GENERIC_ZIPF; a lowercase word, vaguer: VAGUE_ZIPF), nor in English an adverb or a
-    past participle.
+    past participle, nor where words are analysed (:mod:`~services.ai.morphology`)
+    anything but a noun or an unknown word.
     """
     found = words(label)
     if not 1 <= len(found) <= MAX_TAG_WORDS:
@@ -193,11 +195,13 @@ def is_new_topic(
             return False
         found = [word for word in found if not word.isdigit()]
     if not found or not all(
-        _meaningful(word, stopwords, acronyms) for word in (found[0], found[-1])
+        _meaningful(word, language, stopwords, acronyms) for word in (found[0], found[-1])
     ):
         return False
     if len(found) == 1:
         word = found[0]
+        if word not in acronyms and not is_noun(word, language):
+            return False
         limit = GENERIC_ZIPF if word in article.names or word in acronyms else VAGUE_ZIPF
         if zipf(word, language) >= limit:
             return False
@@ -207,8 +211,16 @@ def is_new_topic(
     return occurs(label, article.present)
 
 
-def _meaningful(word: str, stopwords: frozenset[str], acronyms: set[str]) -> bool:
-    """Tell whether ``word`` carries meaning; an acronym written in capitals ("AI") does."""
+def _meaningful(
+    word: str, language: str | None, stopwords: frozenset[str], acronyms: set[str]
+) -> bool:
+    """Tell whether ``word`` carries meaning; an acronym written in capitals ("AI") does.
+
+    Where the language's words are analysed (Russian, Ukrainian), a form of a stopword
+    ("можете" of "мочь") or a verb, pronoun or particle does not.
+    """
     if word in acronyms and len(word) >= 2:
         return True
-    return is_content(word, stopwords) and not word.isdigit()
+    if not is_content(word, stopwords) or word.isdigit():
+        return False
+    return not is_function_form(word, language, stopwords)

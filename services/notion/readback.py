@@ -19,8 +19,9 @@ from services.notion.publishers.notion import NotionPublisher
 from shared import search
 from shared.db import database
 from shared.errors import PermanentError
-from shared.models import Enrichment, LinkTag, Tag
+from shared.models import Enrichment
 from shared.models import Publication as PublicationRow
+from shared.tags import set_link_tags
 
 logger = logging.getLogger(__name__)
 
@@ -45,13 +46,8 @@ def adopt_tags(link_id: int, tags: list[str]) -> bool:
     names = list(dict.fromkeys(tags))
     with database.atomic():
         Enrichment.update(tags=names).where(Enrichment.link == link_id).execute()
-        LinkTag.delete().where(LinkTag.link == link_id).execute()
-        if names:
-            Tag.insert_many(
-                [{"name": name} for name in sorted(names)]
-            ).on_conflict_ignore().execute()
-            ids = [tag.id for tag in Tag.select(Tag.id).where(Tag.name.in_(names))]
-            LinkTag.insert_many([{"link": link_id, "tag": tag_id} for tag_id in ids]).execute()
+        # Without a key: the ai service gives the new ones theirs (shared/tags.py).
+        set_link_tags(link_id, names)
     search.reindex(link_id)
     logger.info("link %s: tags read back from Notion: %s", link_id, ", ".join(names))
     return True

@@ -260,20 +260,27 @@ WITH first AS (
 SELECT duplicate_of_id FROM saved
 """
 
-# Tags are written in name order (concurrent savers lock them in one order). DO UPDATE,
-# not DO NOTHING: it returns the id of a tag another saver has just committed, which
-# this statement's snapshot could not read.
+# Tags that exist are read, not written: writing them would lock each row until the
+# statement ends, and every article's saver would wait for the others'. New tags are
+# written in name order (concurrent savers lock them in one order); DO UPDATE, not DO
+# NOTHING: it returns the id of a tag another saver has just committed, which this
+# statement's snapshot could not read.
 _SAVE_ENRICHMENT = """
 WITH saved AS (
     INSERT INTO enrichment (link_id, tags, {columns}, created_at, updated_at)
     VALUES (%(link)s, %(tags)s, {values}, %(now)s, %(now)s)
     ON CONFLICT (link_id) DO UPDATE SET
         tags = EXCLUDED.tags, {updates}updated_at = EXCLUDED.updated_at
-), tags AS (
+), known AS (
+    SELECT id, name FROM tag WHERE name = ANY(%(names)s::text[])
+), added AS (
     INSERT INTO tag (name)
-    SELECT name FROM unnest(%(names)s::text[]) AS names(name) ORDER BY name
+    SELECT name FROM unnest(%(names)s::text[]) AS names(name)
+    WHERE name NOT IN (SELECT name FROM known) ORDER BY name
     ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
     RETURNING id
+), tags AS (
+    SELECT id FROM known UNION ALL SELECT id FROM added
 ), unlinked AS (
     DELETE FROM link_tag
     WHERE link_id = %(link)s AND tag_id NOT IN (SELECT id FROM tags)

@@ -21,14 +21,13 @@ from shared.models import (
     Content,
     Enrichment,
     Link,
-    LinkTag,
     StageRun,
     Status,
-    Tag,
     Task,
     TaskItem,
 )
 from shared.store import ARTICLE_FIELDS, set_link_status, upsert
+from shared.tags import set_link_tags
 
 
 class SqliteItems(ItemStates):
@@ -231,16 +230,7 @@ class SqliteItems(ItemStates):
         """Store (or replace) a link's enrichment and its tags; mark the link enriched."""
         with database.atomic():
             upsert(Enrichment, link_id, {**values, "tags": list(names)}, now)
-            LinkTag.delete().where(LinkTag.link == link_id).execute()
-            if names:
-                # One statement, in name order: savers of the same new tags lock in one order.
-                Tag.insert_many(
-                    [{"name": name} for name in sorted(names)]
-                ).on_conflict_ignore().execute()
-                tag_ids = [tag.id for tag in Tag.select(Tag.id).where(Tag.name.in_(names))]
-                LinkTag.insert_many(
-                    [{"link": link_id, "tag": tag_id} for tag_id in tag_ids]
-                ).execute()
+            set_link_tags(link_id, names)
             set_link_status(link_id, "enriched", now)
 
 

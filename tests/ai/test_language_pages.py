@@ -27,6 +27,8 @@ from tests.shared.language_pages import LanguagePage, load_language_pages
 
 #: Stopwords users saw as tags before languages were detected from the text.
 SEEN_AS_TAGS = {"die", "und", "der", "von", "den", "что", "для", "есть", "или", "dan", "yang"}
+#: Inflected Russian function words the stopword lists miss, which tagged the Russian page.
+INFLECTED_FUNCTION_WORDS = {"можете", "какую"}
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,8 @@ def test_no_tag_is_a_stopword_of_the_page_language(
         for tag in result.tags:
             tag_words = words(tag, page.language)
             assert tag_words, (page.url, tag)
-            assert not set(tag_words) & (stopwords | SEEN_AS_TAGS), (page.url, result.tags)
+            seen = SEEN_AS_TAGS | INFLECTED_FUNCTION_WORDS
+            assert not set(tag_words) & (stopwords | seen), (page.url, result.tags)
 
 
 def test_japanese_tags_are_words_not_clauses(

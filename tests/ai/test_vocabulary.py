@@ -102,6 +102,32 @@ def test_a_new_tag_is_a_topic_of_its_article(tag: str, is_topic: bool) -> None:
     assert is_new_topic(tag, article, "en", stopwords_for("en")) is is_topic
 
 
+RUSSIAN_TEXT = (
+    "Какую кухню выбрать? Вы можете заказать кухню мастера: блокчейн здесь ни при чём, "
+    "но искусственный интеллект уже помогает дизайнерам. Продукты и техника для кухни "
+    "стоят дорого, поэтому мастера советуют считать заранее."
+)
+
+
+@pytest.mark.parametrize(
+    ("tag", "is_topic"),
+    [
+        ("кухню", True),  # a noun, in the form the text writes it
+        ("блокчейн", True),  # a word the dictionary does not know: a name, a loanword
+        ("искусственный интеллект", True),
+        ("можете", False),  # a form of the stopword "мочь"
+        ("какую", False),  # a form of the stopword "какой"
+        ("заказать", False),  # a verb
+        ("дорого", False),  # an adverb
+        ("искусственный", False),  # an adjective alone
+    ],
+)
+def test_russian_function_words_are_no_topic_in_any_form(tag: str, is_topic: bool) -> None:
+    article = ArticleWords.of(RUSSIAN_TEXT)
+
+    assert is_new_topic(tag, article, "ru", stopwords_for("ru")) is is_topic
+
+
 def test_generic_words_are_told_by_their_frequency() -> None:
     assert is_generic("company", "en")
     assert is_generic("water", "en")
