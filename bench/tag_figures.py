@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from services.ai.morphology import lemmas
 from services.ai.tagwords import GENERIC_ZIPF, zipf
 from services.ai.text import singular, words
 
@@ -91,10 +92,13 @@ def tag_figures(articles: Sequence[TaggedArticle]) -> TagFigures:
 def occurs(tag: str, article: TaggedArticle) -> bool:
     """Tell whether ``tag`` occurs in the article, as itself or a close form.
 
-    A close form: each of its words in the singular, or the tag written as one word
-    ("machine-learning", "Machine Learning" and "machinelearning" are one).
+    A close form: each of its words in the singular or (Russian, Ukrainian) its
+    dictionary form, or the tag written as one word ("machine-learning", "Machine
+    Learning" and "machinelearning" are one).
     """
     present = {singular(word) for word in words(f"{article.title}\n{article.text}")}
+    # A Russian tag in its dictionary form ("кухня") occurs as the text's "кухню".
+    present |= lemmas(present, article.language)
     parts = [singular(word) for word in words(tag)]
     return bool(parts) and (all(part in present for part in parts) or "".join(parts) in present)
 

@@ -72,3 +72,25 @@ def is_noun(word: str, language: str | None) -> bool:
     """
     found = reading(word.lower(), language)
     return found is None or found.part in {"NOUN", None}
+
+
+def dictionary_form(label: str, language: str | None) -> str:
+    """Return a one-word noun tag in its dictionary form ("кухню" → "кухня"), else ``label``.
+
+    Other case forms of the noun then make one tag. A capitalised name stays so
+    ("Москве" → "Москва"); a phrase keeps its words' agreement as written.
+    """
+    if " " in label:
+        return label
+    found = reading(label.lower(), language)
+    if found is None or found.part != "NOUN":
+        return label
+    return found.lemma.capitalize() if label[:1].isupper() else found.lemma
+
+
+def lemmas(words: set[str], language: str | None) -> set[str]:
+    """Return the lemmas of ``words`` in an analysed language (nothing for the others)."""
+    code = (language or "").split("-")[0].lower()
+    if code not in ANALYSED:
+        return set()
+    return {found.lemma for word in words if (found := reading(word, code)) is not None}

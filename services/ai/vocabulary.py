@@ -22,7 +22,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-from services.ai.morphology import is_function_form, is_noun
+from services.ai.morphology import dictionary_form, is_function_form, is_noun
 from services.ai.similarity import embed_names, nearest
 from services.ai.tagwords import GENERIC_ZIPF, MAX_TAG_CHARS, clean_label, normal_key, zipf
 from services.ai.text import is_content, singular, stopwords_for, tag_key, words
@@ -114,7 +114,8 @@ class Vocabulary:
         """Return ``tags`` as the vocabulary's tags, or as new topics of ``text``.
 
         A tag in another form of an existing one becomes it; a new tag that is no topic
-        of the text (:func:`is_new_topic`) is dropped. No two tags share a key.
+        of the text (:func:`is_new_topic`) is dropped, a new one-word noun of an analysed
+        language takes its dictionary form. No two tags share a key.
         """
         article: ArticleWords | None = None  # read only if a tag is new: it costs ms
         stopwords = stopwords_for(language)
@@ -125,9 +126,13 @@ class Vocabulary:
                 continue
             name = self.existing(label)
             if name is None:
+                # Russian "кухни" is the tag "кухня": its dictionary form, maybe existing.
+                listed = dictionary_form(label, language)
+                name = self.existing(listed) if listed != label else None
+            if name is None:
                 article = article or ArticleWords.of(text)
                 if is_new_topic(label, article, language, stopwords):
-                    name = label
+                    name = listed
             if name is not None:
                 kept.setdefault(normal_key(name), name)
         return list(kept.values())

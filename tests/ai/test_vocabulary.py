@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from services.ai import similarity
+from services.ai.morphology import dictionary_form
 from services.ai.tagwords import clean_label, is_generic, normal_key
 from services.ai.text import stopwords_for
 from services.ai.vocabulary import ArticleWords, Vocabulary, is_new_topic
@@ -148,3 +149,14 @@ def test_resolving_keeps_existing_tags_and_topics_and_drops_the_rest() -> None:
     )
 
     assert tags == ["Machine-Learning", "Software", "tumours"]
+
+
+def test_russian_case_forms_of_a_noun_are_one_tag() -> None:
+    text = "Продукты для кухни, в кухне и в Москве: создание продуктов."
+
+    assert Vocabulary(["кухня"]).resolve(["кухни", "кухне"], text, "ru") == ["кухня"]
+    # A new noun tag is saved in its dictionary form, a name keeps its capital.
+    assert Vocabulary([]).resolve(["продукты", "кухне"], text, "ru") == ["продукт", "кухня"]
+    assert dictionary_form("Москве", "ru") == "Москва"
+    assert dictionary_form("искусственный интеллект", "ru") == "искусственный интеллект"
+    assert dictionary_form("kitchens", "en") == "kitchens"  # no analyser: as written
