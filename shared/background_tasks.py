@@ -18,7 +18,8 @@ from shared import items
 from shared.broker import build_broker
 from shared.db import bind_database, database, locked
 from shared.errors import Conflict, InvalidRequest, NotFound
-from shared.feeding import FeedLimits, feed
+from shared.feed_limits import FeedLimits
+from shared.feeding import feed
 from shared.models import Link, Status, Task, TaskItem
 from shared.pipeline import STAGES, TASK_TYPES, Stage
 from shared.settings import Settings, get_settings

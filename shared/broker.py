@@ -20,7 +20,7 @@ from dramatiq.middleware.prometheus import Prometheus
 from periodiq import PeriodiqMiddleware
 
 from shared.db import bind_database
-from shared.feeding import FeedLimits
+from shared.feed_limits import FeedLimits
 from shared.logs import configure_logging
 from shared.middleware.db import DatabaseConnection
 from shared.middleware.metrics import StageMetrics

@@ -154,6 +154,19 @@ def transaction_lock(*key: int) -> None:
         database.execute_sql(f"SELECT pg_advisory_xact_lock({marks})", key)
 
 
+def try_transaction_lock(*key: int) -> bool:
+    """Take the advisory lock on ``key`` until the transaction ends if it is free.
+
+    Return whether it was taken (never waits). SQLite: always True (its transactions
+    hold the database's write lock).
+    """
+    if not is_postgres():
+        return True
+    marks = ", ".join("%s" for _ in key)
+    row = database.execute_sql(f"SELECT pg_try_advisory_xact_lock({marks})", key).fetchone()
+    return bool(row[0])
+
+
 def insert_rows(
     table: str,
     columns: Sequence[str],

@@ -17,7 +17,8 @@ import dramatiq
 import redis
 
 from shared import items
-from shared.feeding import FeedLimits, feed_all
+from shared.feed_limits import FeedLimits
+from shared.feeding import feed_all
 from shared.models import StageRun, TaskItem
 from shared.pipeline import QUEUES, stage_of_actor
 from shared.redis_broker import DELAY_SUFFIX, Keys

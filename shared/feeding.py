@@ -16,9 +16,13 @@ no high-priority item waits (:func:`stocked`; the finish's own statement counts 
 :func:`hand_off`): the queue is refilled in batches, not by one feed per finished item,
 each of which would queue for the lock.
 Feeders of one queue take turns under a PostgreSQL advisory lock (SQLite: its write
-lock); items are claimed with ``FOR UPDATE SKIP LOCKED`` and marked ``queued`` in the
-same transaction, and their messages are sent after it commits. An item is fed once:
-only a ``pending`` item is claimed, and claiming makes it ``queued``.
+lock). On PostgreSQL nobody queues for it: a feeder counts its request (a sequence
+per stage, :func:`_ask`) and leaves when another holds the lock, and the holder feeds
+again while requests came during its feed; one feed serves them all, and no worker
+thread waits for another's. Items are claimed with ``FOR UPDATE SKIP LOCKED`` and
+marked ``queued`` in the same transaction, and their messages are sent after it
+commits. An item is fed once: only a ``pending`` item is claimed, and claiming makes it
+``queued``.
 """
 
 from __future__ import annotations
@@ -30,49 +34,22 @@ from datetime import datetime
 from typing import Any
 
 import dramatiq
-from peewee import fn
+from peewee import Database, PostgresqlDatabase, fn
 
-from shared.db import database, locked, transaction_lock
-from shared.items.rules import HandOff, Stock
+from shared.db import database, is_postgres, locked, transaction_lock, try_transaction_lock
+from shared.feed_limits import FeedLimits, stocked
+from shared.items.rules import HandOff
 from shared.models import StageRun, Status, Task, TaskItem, utcnow
 from shared.pipeline import BY_NAME, STAGE_NAMES, Stage, get_stage
 from shared.redis_broker import to_front
-from shared.settings import Settings
 from shared.urgency import URGENT_OPTION
 
 logger = logging.getLogger(__name__)
 
-#: Task priorities, most urgent first; an index is a feed rank.
-PRIORITIES: tuple[str, ...] = ("high", "normal", "low")
 #: An arbitrary constant: the first key of the advisory locks of feeders (one per stage).
 FEED_LOCK_ID = 7_463_202
 #: Statuses of an item whose message is in a queue (or being run) at its stage.
 IN_FLIGHT = (Status.QUEUED.value, Status.RUNNING.value)
-
-
-@dataclass(frozen=True)
-class FeedLimits:
-    """The caps on items in flight per stage queue, and the small-task promotion."""
-
-    queue: int = 100
-    task: int = 50
-    promote_up_to: int = 10
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> FeedLimits:
-        """Return the limits ``QUEUE_MAX_IN_FLIGHT`` … ``PROMOTE_TASKS_UP_TO`` set."""
-        return cls(
-            settings.queue_max_in_flight,
-            settings.task_max_in_flight,
-            settings.promote_tasks_up_to,
-        )
-
-    def rank(self, priority: str, total_items: int) -> int:
-        """Return the feed rank of a task: its priority's, or high for a small normal one."""
-        rank = PRIORITIES.index(priority)
-        if rank == 1 and total_items <= self.promote_up_to:
-            return 0
-        return rank
 
 
 @dataclass(frozen=True)
@@ -233,31 +210,91 @@ def item_message(stage: Stage, item_id: int, *, urgent: bool = False) -> dramati
     )
 
 
+#: Feeds one feeder makes in a row for the requests others counted meanwhile; past it,
+#: the next finished item's feed (or the reconciler's, every minute) takes over.
+MAX_FEED_ROUNDS = 20
+
+
 def _claim_for(stage: Stage, limits: FeedLimits, now: datetime) -> _Fed | None:
-    """Claim the items a stage's free slots take, marked ``queued`` in one transaction."""
+    """Claim the items a stage's free slots take, under the stage's feed lock."""
     with database.atomic():
-        transaction_lock(FEED_LOCK_ID, STAGE_NAMES.index(stage.name))
-        flying = in_flight(stage.name)
-        free = limits.queue - sum(flying.values())
-        if free <= 0:
-            return None
-        candidates = _candidates(stage.name, flying, limits.task, now)
-        shares = allocate(candidates, free, limits.task)
-        if not shares:
-            return None
-        task_ids = sorted(shares)
-        ranks = {candidate.task_id: candidate.rank for candidate in candidates}
-        item_ids: list[int] = []
-        urgent: set[int] = set()
-        for task_id in task_ids:
-            claimed = _claim(task_id, stage.name, shares[task_id])
-            item_ids += claimed
-            if ranks.get(task_id) == 0:
-                urgent.update(claimed)
-        _mark_fed(stage.name, task_ids, item_ids, now)
-        # Bulk work pauses for explicitly high-priority items only, not for small tasks
-        # promoted to rank 0: a stream of those must not stall an import.
-        return _Fed(stage, item_ids, urgent, _high_priority_items(urgent, task_ids))
+        transaction_lock(*_feed_lock(stage))
+        return _claim_locked(stage, limits, now)
+
+
+def _claim_in_turn(stage: Stage, limits: FeedLimits, clock: Callable[[], datetime]) -> list[_Fed]:
+    """Claim a stage's items, or leave it to the feeder that holds the lock (PostgreSQL).
+
+    Every feeder counts its request first. One that finds the lock taken leaves: the
+    holder read the count as it took the lock, and feeds again when the count has moved
+    by the time its feed has committed (the later requests' items may not have been
+    visible to its reads). So no request is lost and no thread waits for the lock.
+    """
+    _ask(stage)
+    fed: list[_Fed] = []
+    for _ in range(MAX_FEED_ROUNDS):
+        with database.atomic():
+            if not try_transaction_lock(*_feed_lock(stage)):
+                return fed
+            asked = _asked(stage)
+            claim = _claim_locked(stage, limits, clock())
+        if claim is not None:
+            fed.append(claim)
+        if _asked(stage) == asked:
+            break
+    return fed
+
+
+def _requests(stage_name: str) -> str:
+    """Return the name of the sequence counting the feed requests of a stage."""
+    return f"feed_requests_{stage_name}"
+
+
+def _ask(stage: Stage) -> None:
+    # A sequence is not transactional: the count is seen by every session at once.
+    database.execute_sql("SELECT nextval(%s)", (_requests(stage.name),))
+
+
+def _asked(stage: Stage) -> int:
+    cursor = database.execute_sql(f"SELECT last_value FROM {_requests(stage.name)}")
+    return int(cursor.fetchone()[0])
+
+
+def install_request_counters(db: Database) -> None:
+    """Create each stage's counter of feed requests on PostgreSQL (migration 13)."""
+    if isinstance(db, PostgresqlDatabase):
+        for name in STAGE_NAMES:
+            db.execute_sql(f"CREATE SEQUENCE IF NOT EXISTS {_requests(name)}")
+
+
+def _feed_lock(stage: Stage) -> tuple[int, int]:
+    """Return the key of the advisory lock a stage's feeders take turns with."""
+    return FEED_LOCK_ID, STAGE_NAMES.index(stage.name)
+
+
+def _claim_locked(stage: Stage, limits: FeedLimits, now: datetime) -> _Fed | None:
+    """Claim the items a stage's free slots take, marked ``queued``; the lock is held."""
+    flying = in_flight(stage.name)
+    free = limits.queue - sum(flying.values())
+    if free <= 0:
+        return None
+    candidates = _candidates(stage.name, flying, limits.task, now)
+    shares = allocate(candidates, free, limits.task)
+    if not shares:
+        return None
+    task_ids = sorted(shares)
+    ranks = {candidate.task_id: candidate.rank for candidate in candidates}
+    item_ids: list[int] = []
+    urgent: set[int] = set()
+    for task_id in task_ids:
+        claimed = _claim(task_id, stage.name, shares[task_id])
+        item_ids += claimed
+        if ranks.get(task_id) == 0:
+            urgent.update(claimed)
+    _mark_fed(stage.name, task_ids, item_ids, now)
+    # Bulk work pauses for explicitly high-priority items only, not for small tasks
+    # promoted to rank 0: a stream of those must not stall an import.
+    return _Fed(stage, item_ids, urgent, _high_priority_items(urgent, task_ids))
 
 
 def _send(broker: dramatiq.Broker, fed: Sequence[_Fed]) -> int:
@@ -286,10 +323,15 @@ def feed_all(
     takes one finds its item queued.
     """
     at = now or clock()
+    postgres = is_postgres()
     fed: list[_Fed] = []
     try:
         for name in dict.fromkeys(stages):
-            claim = _claim_for(BY_NAME[name], limits, at)
+            stage = BY_NAME[name]
+            if postgres:  # feeders take turns instead of queueing for the lock
+                fed += _claim_in_turn(stage, limits, lambda: now or clock())
+                continue
+            claim = _claim_for(stage, limits, at)
             if claim is not None:
                 fed.append(claim)
     finally:  # what was claimed is sent, even if a later stage's claim failed
@@ -317,25 +359,6 @@ def _high_priority_items(urgent: set[int], task_ids: Sequence[int]) -> set[int]:
         TaskItem.id.in_(list(urgent)) & TaskItem.task.in_(high)
     )
     return {row.id for row in rows}
-
-
-def low_water(limits: FeedLimits) -> int:
-    """Return the queue length below which a worker tops its stage's queue up.
-
-    A quarter of the smaller cap: one task alone fills its queue up to its own cap
-    (less the messages being run), so the task cap bounds what a queue holds as well.
-    """
-    return max(1, min(limits.queue, limits.task) // 4)
-
-
-def stocked(stock: Stock | None, limits: FeedLimits) -> bool:
-    """Tell whether a worker may skip topping a stage's queue up after a finished item.
-
-    True while at least :func:`low_water` items are ``queued`` at the stage (their
-    messages wait in its queue) and no high-priority item waits to be fed (that one is
-    fed at the next finished item, as ever). Unknown stock is never stocked.
-    """
-    return stock is not None and stock.queued >= low_water(limits) and not stock.urgent
 
 
 def hand_off(broker: dramatiq.Broker, handoff: HandOff, limits: FeedLimits) -> int:

@@ -25,7 +25,7 @@ import dramatiq
 
 from shared.db import database, locked
 from shared.errors import InvalidRequest, NotFound
-from shared.feeding import PRIORITIES
+from shared.feed_limits import PRIORITIES
 from shared.models import Feed, FeedEntry, utcnow
 from shared.pipeline import TASK_TYPES
 from shared.tasks import TaskService

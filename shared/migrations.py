@@ -17,6 +17,7 @@ from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as run_migrations
 
 from shared.db import database, is_postgres
+from shared.feeding import install_request_counters
 from shared.models import (
     ALL_MODELS,
     LIBRARY_FIELDS,
@@ -115,6 +116,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(11, "full-text search of links", install_search),
     Migration(12, "what created a task", lambda db: _add_missing_columns(db, Task, ["source"])),
+    Migration(13, "feed request counters", install_request_counters),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

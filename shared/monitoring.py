@@ -20,7 +20,7 @@ import redis
 from peewee import fn
 
 from shared.db import database
-from shared.feeding import PRIORITIES
+from shared.feed_limits import PRIORITIES
 from shared.middleware.registry import WORKERS_KEY
 from shared.migrations import pending_versions
 from shared.models import Status, Task, TaskItem

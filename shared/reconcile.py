@@ -34,7 +34,8 @@ from peewee import fn
 
 from shared import items, search
 from shared.db import database
-from shared.feeding import FeedLimits, feed_all, item_message
+from shared.feed_limits import FeedLimits
+from shared.feeding import feed_all, item_message
 from shared.models import StageRun, Status, Task, TaskItem, utcnow
 from shared.pipeline import get_stage
 from shared.settings import Settings

@@ -19,7 +19,8 @@ from dramatiq.errors import QueueNotFound
 from shared import items
 from shared.db import database, insert_rows, rows_where_in
 from shared.errors import Conflict, InvalidRequest, NotFound, TooManyOpenTasks
-from shared.feeding import PRIORITIES, FeedLimits, feed, feed_all
+from shared.feed_limits import PRIORITIES, FeedLimits
+from shared.feeding import feed, feed_all
 from shared.models import TERMINAL, Link, StageRun, Status, Task, TaskItem, utcnow
 from shared.pipeline import TASK_TYPES, ordered_stages
 from shared.urls import InvalidURL, normalize_url

@@ -9,7 +9,7 @@ from typing import Any
 from peewee import fn
 
 from shared.db import CompiledQuery
-from shared.feeding import PRIORITIES
+from shared.feed_limits import PRIORITIES
 from shared.imports.library import library_view, merged_tags
 from shared.models import (
     TERMINAL,

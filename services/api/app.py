@@ -53,7 +53,7 @@ from services.api.schemas import LinkIdsBody, ParsingBody, PipelineBody
 from shared.broker import build_broker
 from shared.db import bind_database
 from shared.errors import ConfigurationError
-from shared.feeding import FeedLimits
+from shared.feed_limits import FeedLimits
 from shared.feeds import FeedService
 from shared.imports.create import Importer
 from shared.monitoring import Monitor

@@ -24,7 +24,7 @@ from dramatiq.middleware import Retries
 from services.cli.launch import SERVICES
 from shared.broker import setup
 from shared.db import database
-from shared.feeding import FeedLimits
+from shared.feed_limits import FeedLimits
 from shared.logs import brief_worker_logs
 from shared.middleware.retries import RetryNotice, RetryNotices
 from shared.migrations import migrate

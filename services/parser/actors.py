@@ -11,7 +11,7 @@ from services.parser.feeds import InvalidFeed, read_feed
 from services.parser.fetch import FEED, fetch_page
 from shared import feeds, store
 from shared.errors import FetchError, FetchRejected, RateLimited
-from shared.feeding import FeedLimits
+from shared.feed_limits import FeedLimits
 from shared.feeds import POLL_ACTOR, POLL_QUEUE, POLL_TIME_LIMIT_MS
 from shared.pipeline import PARSE, stage_actor
 from shared.settings import get_settings

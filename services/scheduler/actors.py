@@ -27,7 +27,7 @@ from services.scheduler.recurring import run_due_jobs
 from services.scheduler.tick import first_tick_this_minute
 from shared import feeds
 from shared.errors import NotFound
-from shared.feeding import FeedLimits
+from shared.feed_limits import FeedLimits
 from shared.middleware.tracking import worker_liveness
 from shared.monitoring import RECONCILER_LAST_RUN, Monitor
 from shared.pipeline import time_limit_ms

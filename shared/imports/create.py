@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 from shared.db import database, insert_rows, rows_where_in
 from shared.errors import InvalidRequest
-from shared.feeding import PRIORITIES
+from shared.feed_limits import PRIORITIES
 from shared.feeds import FeedService
 from shared.imports import library
 from shared.imports.detect import detect

@@ -157,6 +157,10 @@ def _counted(status: Status) -> str:
 
 
 def _end_stage_sql(status: Status) -> str:
+    # The task's row is locked so that a cancel (which updates it) and a finish see one
+    # state: a finish that counts the item on its task takes it for update, one that
+    # hands the item on shares it, so that hand-offs of one task never wait for each
+    # other (the task's feeders and its finishers before them queued on this lock).
     terminal = status in TERMINAL
     return f"""
 WITH item AS (
@@ -164,7 +168,7 @@ WITH item AS (
 ), task_now AS (
     SELECT t.id FROM task t, item
     WHERE t.id = %(task)s AND (t.status = {_CANCELLED}) = %(cancelled)s
-    FOR UPDATE OF t
+    {"FOR UPDATE OF t" if terminal else "FOR SHARE OF t"}
 ), run AS (
     UPDATE stage_run r
     SET status = '{Status.COMPLETED.value}', error = NULL, finished_at = %(now)s,

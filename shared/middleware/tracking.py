@@ -26,7 +26,8 @@ from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from shared import items
 from shared.errors import outage_wait
-from shared.feeding import FeedLimits, feed_all, hand_off
+from shared.feed_limits import FeedLimits
+from shared.feeding import feed_all, hand_off
 from shared.items.rules import ItemState
 from shared.pipeline import stage_of_actor
 from shared.redis_broker import Keys

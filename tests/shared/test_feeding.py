@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,16 +17,8 @@ from shared import items
 from shared.broker import build_broker
 from shared.db import bind_database, database
 from shared.errors import ConfigurationError, InvalidRequest
-from shared.feeding import (
-    Candidate,
-    FeedLimits,
-    allocate,
-    feed,
-    hand_off,
-    in_flight,
-    low_water,
-    stocked,
-)
+from shared.feed_limits import FeedLimits, low_water, stocked
+from shared.feeding import Candidate, allocate, feed, hand_off, in_flight
 from shared.items.rules import HandOff, Stock
 from shared.migrations import migrate
 from shared.models import Status, Task, TaskItem
@@ -132,6 +125,15 @@ def _task_of(item_ids: list[int]) -> Counter[int]:
     return Counter(row.task_id for row in rows)
 
 
+def _at_once(calls: list[Callable[[], None]]) -> None:
+    """Run ``calls`` on threads of their own, all at once; return when all are done."""
+    threads = [threading.Thread(target=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def _complete(item_ids: list[int]) -> None:
     for item_id in item_ids:
         assert items.current().start_stage(item_id, "parse").run
@@ -203,11 +205,7 @@ def test_concurrent_feeders_never_exceed_the_caps_nor_send_an_item_twice(
         except BaseException as ex:
             errors.append(ex)
 
-    threads = [threading.Thread(target=finish_and_feed) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _at_once([finish_and_feed] * 8)
     sent += _sent(broker)
 
     # Then no item was sent twice, the caps held, and every task got its turn
@@ -216,6 +214,79 @@ def test_concurrent_feeders_never_exceed_the_caps_nor_send_an_item_twice(
     assert max(peaks) <= LIMITS.queue
     assert max(in_flight("parse").values()) <= LIMITS.task
     assert set(_task_of(sent)) == set(tasks)
+
+
+def test_racing_feeders_lose_no_request_the_queue_ends_as_full_as_the_caps_allow(
+    service: TaskService, broker: StubBroker
+) -> None:
+    # Given two tasks, and eight threads that finish items and feed at once (most of
+    # their feeds find the lock taken and leave it to its holder)
+    tasks = [_create(service, 60, name=f"r{n}") for n in range(2)]
+    sent = _sent(broker)
+    errors: list[BaseException] = []
+
+    def finish_and_feed(share: list[int]) -> None:
+        try:
+            with database.connection_context():
+                for item_id in share:
+                    _complete([item_id])
+                    feed(broker, "parse", LIMITS)
+        except BaseException as ex:
+            errors.append(ex)
+
+    for _ in range(4):
+        shares = [sent[n::8] for n in range(8)]
+        _at_once([lambda share=share: finish_and_feed(share) for share in shares])
+        sent = _sent(broker)
+
+    # Then, the racing over, the queue holds as many items as the caps allow: no
+    # finished item's feed was lost
+    assert not errors, errors
+    assert len(sent) == LIMITS.queue
+    assert sum(in_flight("parse").values()) == LIMITS.queue
+    assert set(_task_of(sent)) == set(tasks)
+
+
+def test_a_feeder_never_waits_for_the_lock_the_holder_feeds_for_it(
+    service: TaskService, broker: StubBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shared.feeding as feeding
+    from shared.pipeline import PARSE
+
+    # Given a task whose queue has room again
+    _create(service, 30)
+    _complete(_sent(broker)[:4])
+    # When a feeder is asked again while it feeds (as by a feeder that found the lock
+    # taken and left)
+    rounds: list[datetime] = []
+    claim = feeding._claim_locked
+
+    def claim_while_another_asks(stage, limits, now):  # type: ignore[no-untyped-def]
+        rounds.append(now)
+        if len(rounds) == 1:
+            feeding._ask(stage)
+        return claim(stage, limits, now)
+
+    monkeypatch.setattr(feeding, "_claim_locked", claim_while_another_asks)
+    feed(broker, "parse", LIMITS)
+    # Then it fed once more for that request
+    assert len(rounds) == 2
+    assert len(_sent(broker)) == 4
+
+    # And a feeder that finds the lock held by another transaction leaves at once
+    holder = database.obj.__class__(database.obj.database, **database.obj.connect_params)
+    with holder.atomic():
+        holder.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", feeding._feed_lock(PARSE))
+        done = threading.Event()
+
+        def feed_in_thread() -> None:
+            with database.connection_context():
+                feed(broker, "parse", LIMITS)
+            done.set()
+
+        threading.Thread(target=feed_in_thread).start()
+        assert done.wait(10), "the feeder waited for the lock"
+    holder.close()
 
 
 def test_the_reconciler_feeds_what_nobody_fed(service: TaskService, broker: StubBroker) -> None:

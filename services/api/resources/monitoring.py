@@ -12,7 +12,7 @@ from services.api.envelope import reply
 from services.api.schemas import DeadLettersQuery, RequeueBody, validate_query
 from shared.deadletters import list_dead_letters, requeue_dead_letters
 from shared.errors import InvalidRequest
-from shared.feeding import FeedLimits
+from shared.feed_limits import FeedLimits
 from shared.monitoring import Monitor
 
 
