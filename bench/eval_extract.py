@@ -11,7 +11,8 @@
 2. WCXB's development split (``../shared/data/wcxb-dev``, 1,497 pages of seven types):
    word-level F1 overall and per page type, ``with`` / ``without`` snippets, and time
    per page, the parser beside plain ``trafilatura.extract(html, url=url)``
-   (:mod:`bench.eval_wcxb`); ``--wcxb-sample N`` takes N pages of each type instead.
+   (:mod:`bench.eval_wcxb`); ``--wcxb-sample N`` takes N pages of each type instead,
+   ``--wcxb-types listing,service`` only the pages of those types.
 
 A benchmark whose data is missing is reported as missing (the data lives beside the
 repository, in ``../shared/data``); the command fails only when both are.
@@ -168,10 +169,18 @@ def main() -> None:
         "--wcxb-sample", type=int, default=0, help="WCXB: N pages of each type (0: all)"
     )
     parser.add_argument("--wcxb-repeat", type=int, default=1, help="WCXB: best of N runs")
+    parser.add_argument(
+        "--wcxb-types",
+        default="",
+        help=f"WCXB: only these page types, comma-separated ({', '.join(wcxb.PAGE_TYPES)})",
+    )
     args = parser.parse_args()
     unknown = set(args.candidates) - set(CANDIDATES)
     if unknown:
         parser.error(f"unknown candidates {sorted(unknown)}; choose from {', '.join(CANDIDATES)}")
+    types = [kind for kind in args.wcxb_types.split(",") if kind]
+    if set(types) - set(wcxb.PAGE_TYPES):
+        parser.error(f"unknown page types {sorted(set(types) - set(wcxb.PAGE_TYPES))}")
     # The libraries warn about every odd page; the figures are what matters here.
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
@@ -188,7 +197,7 @@ def main() -> None:
     if not args.articles_only:
         print()
         if wcxb.available():
-            wcxb_benchmark(args.wcxb_sample, args.wcxb_repeat)
+            wcxb_benchmark(args.wcxb_sample, args.wcxb_repeat, types)
             ran += 1
         else:
             print(f"MISSING: WCXB's development split is not at {wcxb.WCXB_DEV} (html/ and")
@@ -197,10 +206,16 @@ def main() -> None:
         raise SystemExit("no benchmark data found: nothing was measured")
 
 
-def wcxb_benchmark(per_type: int, repeat: int) -> None:
-    """Print the parser and plain trafilatura on WCXB's development split."""
+def wcxb_benchmark(per_type: int, repeat: int, types: list[str] | None = None) -> None:
+    """Print the parser and plain trafilatura on WCXB's development split.
+
+    ``per_type`` pages of each type (0: all), of the page ``types`` given (None: all).
+    """
     ids = wcxb.stratified_sample(per_type) if per_type else wcxb.page_ids()
     what = f"a sample of {per_type} pages per type" if per_type else "all pages"
+    if types:
+        ids = [page_id for page_id in ids if wcxb.page_type_of(page_id) in types]
+        what += f" of type {', '.join(types)}"
     print(f"== WCXB development split ({what}: {len(ids)} from {wcxb.WCXB_DEV})")
     print("word-level F1 averaged over pages; time per page, best of", repeat)
     results = eval_wcxb.evaluate(ids, list(eval_wcxb.CANDIDATES), repeat)

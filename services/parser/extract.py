@@ -4,7 +4,8 @@ First the page's type is read (:mod:`services.parser.page_type`: article, forum,
 product, collection, listing, documentation, service). A page that says it is an
 article is read by trafilatura and readability-lxml, and
 :mod:`services.parser.combine` keeps what they agree on (newspaper4k referees the rare
-pages where they share nothing); every other page is read with the strategy of its
+pages where they share nothing; when trafilatura kept a small share of the page, it is
+asked again with its own fallbacks); every other page is read with the strategy of its
 type (:mod:`services.parser.strategy`). Every library works on HTML we fetched
 ourselves and is never given a chance to fetch anything: no images, feeds or
 follow-up pages.
@@ -28,7 +29,8 @@ from services.parser.extractors import newspaper as newspaper_extractor
 from services.parser.extractors import readability as readability_extractor
 from services.parser.extractors import trafilatura as trafilatura_extractor
 from services.parser.html import parse_page
-from services.parser.strategy import PageExtraction, extract_typed
+from services.parser.items import words_of
+from services.parser.strategy import PageExtraction, extract_typed, page_words
 from shared.blocks import Block
 from shared.errors import ExtractionError
 from shared.urgency import yield_to_urgent
@@ -42,6 +44,14 @@ _TOKEN = re.compile(r"\w+")
 #: The ensemble's article is trafilatura's when the agreement keeps less than this share
 #: of its words (on the article benchmark it keeps 0.61 or more).
 KEPT_AT_LEAST = 0.5
+
+#: A declared article looks cut short when the ensemble kept fewer words than this and
+#: trafilatura (read without its fallbacks) less than SHORT_SHARE of the page's words;
+#: trafilatura is then asked again with its fallbacks, and that reading is taken when it
+#: holds RESCUE_OVER times the words of the ensemble's.
+SHORT_WORDS = 200
+SHORT_SHARE = 0.15
+RESCUE_OVER = 2.0
 
 #: The page a worker extracts when it starts (:func:`warm_up`); its language is detected,
 #: so the language model is loaded too.
@@ -151,13 +161,45 @@ def _ensemble(
         _without_title(primary, known_titles), _without_title(secondary, known_titles), ask_referee
     )
     sources = [found for found in (primary, secondary, *referee) if found]
-    if result is None:
-        return PageExtraction([], "nothing found", sources)
+    chosen = PageExtraction(result.blocks, result.method, sources) if result else None
     trimmed = _without_title(primary, known_titles)
-    if trimmed and word_count(_text(result.blocks)) < KEPT_AT_LEAST * word_count(trimmed.text):
+    if (
+        chosen
+        and trimmed
+        and word_count(_text(chosen.blocks)) < KEPT_AT_LEAST * word_count(trimmed.text)
+    ):
         # The two agreed on a sliver of trafilatura's text: not the article's edges.
-        return PageExtraction(trimmed.blocks, "trafilatura (agreement too small)", sources)
-    return PageExtraction(result.blocks, result.method, sources)
+        chosen = PageExtraction(trimmed.blocks, "trafilatura (agreement too small)", sources)
+    fuller = _rescue(tree, url, primary, chosen.blocks if chosen else [], known_titles)
+    if fuller:
+        return PageExtraction(fuller, "trafilatura with its fallbacks (cut short)", sources)
+    return chosen or PageExtraction([], "nothing found", sources)
+
+
+def _rescue(
+    tree: HtmlElement,
+    url: str,
+    primary: Extraction | None,
+    blocks: list[Block],
+    titles: list[str],
+) -> list[Block] | None:
+    """Return trafilatura's reading with its fallbacks when the article looks cut short.
+
+    The ensemble's trafilatura skips its fallbacks (readability's port, jusText) to save
+    time; on the rare page where the ensemble kept a few words and trafilatura a small
+    share of the page, they often find the rest.
+    """
+    if words_of(blocks) >= SHORT_WORDS:
+        return None
+    if primary and words_of(primary.blocks) >= SHORT_SHARE * page_words(tree):
+        return None
+    yield_to_urgent()
+    fuller = _without_title(
+        trafilatura_extractor.extract(tree, url, fast=False, with_metadata=False), titles
+    )
+    if fuller and words_of(fuller.blocks) >= RESCUE_OVER * words_of(blocks):
+        return fuller.blocks
+    return None
 
 
 def _text(blocks: list[Block]) -> str:

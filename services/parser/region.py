@@ -5,14 +5,18 @@ of what the page's ``<main>`` holds (or its body, when it has none): sections si
 side, short paragraphs, lists, cards. trafilatura, built for articles, keeps the longest
 run of prose there and drops the rest as boilerplate. This reader keeps the whole region
 and leaves out only what is furniture on every site: navigation, header, footer, side
-bars, forms and buttons, dialogs, hidden elements, and boxes named so (menus, cookie
-banners, breadcrumbs, sharing buttons, comments, related links).
+bars, forms and buttons, links styled as buttons (calls to action), dialogs, hidden
+elements and text meant for screen readers only, and boxes named so (menus, cookie
+banners, breadcrumbs, sharing buttons, comments, related links, filters, sorting,
+pagination) unless they hold much of the region: then the name is a wrapper's.
 :mod:`services.parser.strategy` decides when to prefer it to trafilatura.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 
 from lxml.etree import _Element
 
@@ -30,9 +34,14 @@ _FURNITURE_ROLES = frozenset(
 _FURNITURE_NAMES = re.compile(
     r"(?i)(?:^|[\s_-])(?:nav|navbar|navigation|menu|megamenu|footer|header|breadcrumbs?"
     r"|sidebar|cookies?|consent|modal|drawer|newsletter|popup|skip|share|social"
-    r"|comments?|respond|related)"
+    r"|comments?|respond|related|sr-only|visually-hidden|visuallyhidden|screen-reader-text"
+    r"|filters?|facets?|sort|sorting|pagination|pager|toolbar|trending|subscribe|signup)"
     r"(?:$|[\s_-])"
 )
+#: A box named like furniture is furniture when it holds at most this share of the region.
+NAMED_AT_MOST = 0.4
+#: A link styled as a button is a call to action ("Get a demo", "Add to cart").
+_BUTTON_NAMES = re.compile(r"(?i)(?:^|[\s_-])(?:btn|button|cta)(?:$|[\s_-])")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 
@@ -41,13 +50,24 @@ def region_blocks(tree: _Element) -> list[Block]:
     root = _main(tree)
     if root is None:
         return []
+    # A box named like furniture that holds much of the region is a wrapper of content
+    # ("filtering-and-pagination_product-column", "page-header-wrapper").
+    # Counted on first need: most pages have few such boxes.
+    size = functools.cache(lambda: len(root.text_content().split()))
     return blocks_from_html(
-        root, skip=lambda element: element is not root and is_furniture(element)
+        root,
+        skip=lambda element: (
+            element is not root and is_furniture(element, lambda: NAMED_AT_MOST * size())
+        ),
     )
 
 
-def is_furniture(element: _Element) -> bool:
-    """Return whether ``element`` is site furniture rather than content."""
+def is_furniture(element: _Element, limit: Callable[[], float] | None = None) -> bool:
+    """Return whether ``element`` is site furniture rather than content.
+
+    An element that is furniture only by its class or id name must hold at most
+    ``limit()`` words (any number without ``limit``).
+    """
     if element.tag in _FURNITURE_TAGS or element.get("role") in _FURNITURE_ROLES:
         return True
     if element.get("hidden") is not None or element.get("aria-hidden") == "true":
@@ -56,7 +76,13 @@ def is_furniture(element: _Element) -> bool:
     if style and _HIDDEN_STYLE.search(style):
         return True
     names = element.get("class"), element.get("id")
-    return any(names) and bool(_FURNITURE_NAMES.search(f"{names[0] or ''} {names[1] or ''}"))
+    if element.tag == "a" and (
+        element.get("role") == "button" or (names[0] and _BUTTON_NAMES.search(names[0]))
+    ):
+        return True
+    if not any(names) or not _FURNITURE_NAMES.search(f"{names[0] or ''} {names[1] or ''}"):
+        return False
+    return limit is None or len(element.text_content().split()) <= limit()
 
 
 def _main(tree: _Element) -> _Element | None:

@@ -25,6 +25,8 @@ read differently:
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lxml.html import HtmlElement
@@ -74,10 +76,13 @@ def extract_typed(tree: HtmlElement, url: str, kind: str) -> PageExtraction:
         software, blocks = thread
         return PageExtraction(blocks, f"{kind}: posts ({software})", sources)
     blocks = list(generic.blocks) if generic else []
-    whole = _region_instead(tree, kind, blocks)
+    bound = functools.cache(lambda: page_words(tree))
+    whole = _region_instead(tree, kind, blocks, bound)
     # An article is no grid of cards: a page that mostly is one lists things. A product
     # page's grid is the shop's other products.
     wanted = kind != page_type.PRODUCT and (whole is None or kind == page_type.ARTICLE)
+    # The cards cannot outweigh the text when the whole page has too few words for it.
+    wanted = wanted and ITEMS_OVER_TEXT * items.words_of(blocks) <= bound()
     cards = items.list_items(tree) if wanted else []
     grid = bool(cards) and items.words_of(cards) >= ITEMS_OVER_TEXT * items.words_of(blocks)
     found = page_type.LISTING if grid and kind == page_type.ARTICLE else None
@@ -95,15 +100,36 @@ def extract_typed(tree: HtmlElement, url: str, kind: str) -> PageExtraction:
     return PageExtraction(blocks, method, sources, found)
 
 
-def _region_instead(tree: HtmlElement, kind: str, blocks: list[Block]) -> list[Block] | None:
-    """Return the page's main region when it is to replace trafilatura's ``blocks``."""
+def _region_instead(
+    tree: HtmlElement, kind: str, blocks: list[Block], page_words: Callable[[], int]
+) -> list[Block] | None:
+    """Return the page's main region when it is to replace trafilatura's ``blocks``.
+
+    ``page_words()`` bounds the region's words: when trafilatura kept so much of the
+    page that no region could be large enough, the region is not read.
+    """
     if kind not in REGION_OVER_TEXT:
+        return None
+    share = REGION_OVER_TEXT[kind]
+    if share != float("inf") and items.words_of(blocks) >= share * page_words():
         return None
     whole = region.region_blocks(tree)
     size = items.words_of(whole)
     if size >= MIN_REGION_WORDS and items.words_of(blocks) < REGION_OVER_TEXT[kind] * size:
         return whole
     return None
+
+
+def page_words(tree: HtmlElement) -> int:
+    """Return an upper bound of the words any reading of the page's body can hold.
+
+    Every text node's words, plus one per table cell (cells are joined with " | "):
+    joining text nodes can merge words, never add any.
+    """
+    body = tree.find("body")
+    root = body if body is not None else tree
+    words = sum(len(text.split()) for text in root.itertext())
+    return words + int(root.xpath("count(.//td | .//th)"))
 
 
 def _declared(tree: HtmlElement, generic: Extraction | None) -> Extraction:

@@ -77,3 +77,26 @@ def test_a_product_page_leaves_out_the_grid_of_other_products() -> None:
     assert article.page_type == "product"
     assert "keeps tea warm" in article.text
     assert "Mug number" not in article.text
+
+
+def test_calls_to_action_and_screen_reader_text_are_left_out() -> None:
+    extras = (
+        '<a class="btn btn-primary" href="/demo">Book a demo</a>'
+        '<a role="button" href="/trial">Start a trial</a>'
+        '<h2 class="sr-only">Sort and filter</h2>'
+        '<a href="/guide">Read the planning guide</a>'
+    )
+    tree = parse_page(page(f"<main>{sections()}{extras}</main>"))
+    assert tree is not None
+    texts = [block["text"] for block in region.region_blocks(tree)]
+    assert texts == [part for feature in FEATURES for part in feature] + ["Read the planning guide"]
+
+
+def test_a_box_named_like_furniture_that_holds_most_of_the_region_is_kept() -> None:
+    # Shops wrap their whole grid in "filtering-and-pagination" boxes.
+    pager = '<div class="pagination"><a href="?page=2">Next page</a></div>'
+    body = f'<main><div class="filtering-and-pagination_column">{sections()}</div>{pager}</main>'
+    tree = parse_page(page(body))
+    assert tree is not None
+    texts = [block["text"] for block in region.region_blocks(tree)]
+    assert texts == [part for feature in FEATURES for part in feature]
