@@ -144,16 +144,6 @@ def locked(query: _Q, *, skip_locked: bool = False) -> _Q:
     return query.for_update(skip_locked=skip_locked) if is_postgres() else query
 
 
-def transaction_lock(*key: int) -> None:
-    """Take an advisory lock on ``key`` (one or two integers) until the transaction ends.
-
-    PostgreSQL only; SQLite's transactions already hold the database's write lock.
-    """
-    if is_postgres():
-        marks = ", ".join("%s" for _ in key)
-        database.execute_sql(f"SELECT pg_advisory_xact_lock({marks})", key)
-
-
 def try_transaction_lock(*key: int) -> bool:
     """Take the advisory lock on ``key`` until the transaction ends if it is free.
 

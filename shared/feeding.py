@@ -36,7 +36,7 @@ from typing import Any
 import dramatiq
 from peewee import Database, PostgresqlDatabase, fn
 
-from shared.db import database, is_postgres, locked, transaction_lock, try_transaction_lock
+from shared.db import database, is_postgres, locked, try_transaction_lock
 from shared.feed_limits import FeedLimits, stocked
 from shared.items.rules import HandOff
 from shared.models import StageRun, Status, Task, TaskItem, utcnow
@@ -216,9 +216,8 @@ MAX_FEED_ROUNDS = 20
 
 
 def _claim_for(stage: Stage, limits: FeedLimits, now: datetime) -> _Fed | None:
-    """Claim the items a stage's free slots take, under the stage's feed lock."""
+    """Claim the items a stage's free slots take, on SQLite (its write lock is the lock)."""
     with database.atomic():
-        transaction_lock(*_feed_lock(stage))
         return _claim_locked(stage, limits, now)
 
 
