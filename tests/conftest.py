@@ -145,9 +145,13 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 UI_TIMEOUT_MS = 45_000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Launch Debian's headless Chromium, or skip when it is not installed."""
+    """Launch Debian's headless Chromium, or skip when it is not installed.
+
+    One per module: Playwright's synchronous API runs an event loop on the main thread
+    while it is open, and a later test's ``asyncio.run`` would find it running.
+    """
     if not CHROMIUM.exists():
         missing = f"no Chromium at {CHROMIUM}: apt-get install chromium (or set CHROMIUM)"
         if os.environ.get("CI"):
