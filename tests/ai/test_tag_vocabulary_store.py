@@ -16,6 +16,7 @@ from shared.db import bind_database, database
 from shared.errors import InvalidRequest, NotFound
 from shared.migrations import MIGRATIONS, migrate
 from shared.models import Enrichment, Link, LinkTag, Tag
+from tests.library import enrich
 
 THREADS = 8
 
@@ -51,17 +52,7 @@ def _at_once(work: Callable[[int], Any], count: int = THREADS) -> list[Any]:
 
 
 def _enrich(link_id: int, names: list[str]) -> None:
-    store.save_enrichment(
-        link_id,
-        tags=actors.save_tags(names),
-        summary="s",
-        category="Science",
-        sentiment="neutral",
-        sentiment_score=0.0,
-        language="en",
-        provider="local",
-        model="m",
-    )
+    enrich(link_id, actors.save_tags(names), language="en")
 
 
 def test_concurrent_saves_of_spellings_of_one_new_tag_make_one_tag(db: str) -> None:

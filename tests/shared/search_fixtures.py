@@ -7,6 +7,7 @@ from typing import Any
 
 from shared import search, store
 from shared.models import Link
+from tests.library import enrich
 
 
 def add_link(
@@ -37,17 +38,7 @@ def add_link(
         content_hash=hashlib.sha256(text.encode()).hexdigest(),
     )
     if summary is not None:
-        store.save_enrichment(
-            link.id,
-            tags=tags,
-            summary=summary,
-            category=category,
-            sentiment="neutral",
-            sentiment_score=0.0,
-            language=language,
-            provider="local",
-            model="test",
-        )
+        enrich(link.id, tags, summary, category=category, language=language)
     if published is not None:
         store.save_publication(
             link.id, publisher="markdown", page_id=slug, page_url=None, path=published

@@ -14,6 +14,7 @@ from shared.models import Link
 from shared.search.listing import LinkFilters, list_links
 from shared.search.rules import config_for, config_sql
 from shared.search.sqlite import SqliteSearch, fts5_query
+from tests.library import enrich
 from tests.shared.search_fixtures import LIBRARY, add_library, add_link
 
 
@@ -112,16 +113,13 @@ def test_a_parsed_link_not_enriched_is_indexed_by_the_reconcilers_pass(db: str) 
 def test_saving_an_enrichment_reindexes_the_link(db: str) -> None:
     link_id = add_link("later", title="Untitled", text="Nothing special here.")
     assert _found(q="astronomy") == []
-    store.save_enrichment(
+    enrich(
         link_id,
-        tags=["astronomy"],
-        summary="A guide to the night sky.",
-        category="Science",
+        ["astronomy"],
+        "A guide to the night sky.",
         sentiment="positive",
         sentiment_score=0.5,
         language="en",
-        provider="local",
-        model="test",
     )
     assert _found(q="astronomy") == ["later"]
     assert _found(q="night sky") == ["later"]
@@ -195,26 +193,8 @@ def test_local_mode_searches_with_fts5(sqlite_db: str) -> None:
 def test_local_mode_reindexes_a_saved_enrichment(sqlite_db: str) -> None:
     link_id = add_link("later", title="Untitled", text="Nothing special here.")
     assert _found(q="astronomy") == []
-    store.save_enrichment(
-        link_id,
-        tags=["astronomy"],
-        summary="The night sky.",
-        category="Science",
-        sentiment="neutral",
-        sentiment_score=0.0,
-        provider="local",
-        model="test",
-    )
+    enrich(link_id, ["astronomy"], "The night sky.")
     assert _found(q="astronomy") == ["later"]
-    store.save_enrichment(
-        link_id,
-        tags=["geology"],
-        summary="Rocks.",
-        category="Science",
-        sentiment="neutral",
-        sentiment_score=0.0,
-        provider="local",
-        model="test",
-    )
+    enrich(link_id, ["geology"], "Rocks.")
     assert _found(q="astronomy") == []
     assert database.execute_sql("SELECT COUNT(*) FROM link_search").fetchone()[0] == 1
