@@ -3,15 +3,13 @@
 It serves the endpoints the publisher uses — databases with data sources, data source
 queries, pages and block children — on 127.0.0.1, with bearer auth, the Notion-Version
 check and Notion's error body ``{"object": "error", "status", "code", "message"}``.
-Every documented limit answers 400 ``validation_error`` when broken: 2 000 UTF-16 units
-per text, 100 items per rich-text array, 100 blocks per children array, two levels of
-nesting, 1 000 blocks and 500 KB per request, 2 000-character URLs, 100 options without
-commas. Both rate limits are enforced: a token bucket per integration (3 requests/s by
-default) and one per workspace shared by every integration of it (``workspace_rate``),
-each answering 429 ``rate_limited`` with ``Retry-After`` and
+Every documented limit answers 400 ``validation_error`` when broken
+(:mod:`tests.notion.notion_rules`). Both rate limits are enforced: a token bucket per
+integration (3 requests/s by default) and one per workspace shared by every integration
+of it (``workspace_rate``), each answering 429 ``rate_limited`` with ``Retry-After`` and
 ``additional_data.rate_limit_reason`` (``connection`` or ``workspace``). Faults are
-injected on demand (see :meth:`NotionServer.inject`), a 529 ``service_overload`` among
-them, or every Nth request (``every=N``).
+injected on demand (:meth:`NotionServer.inject`, :mod:`tests.notion.notion_faults`), a
+529 ``service_overload`` among them, or every Nth request (``every=N``).
 
 Like Notion, it knows who wrote what: ``GET /v1/users/me`` names the integration's bot
 user and its workspace, and every block and page carries ``created_by``. The helpers
@@ -35,21 +33,28 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-NOTION_VERSION = "2025-09-03"
-MAX_TEXT = 2000
-MAX_ITEMS = 100
-MAX_CHILDREN = 100
-MAX_DEPTH = 2
-MAX_REQUEST_BLOCKS = 1000
-MAX_REQUEST_BYTES = 500_000
-MAX_URL = 2000
-MAX_OPTIONS = 100
-MAX_OPTION_NAME = 100
+from tests.notion.notion_faults import Fault, RequestRecord, TokenBucket, next_fault
+from tests.notion.notion_rules import (
+    MAX_OPTIONS,
+    MAX_REQUEST_BLOCKS,
+    MAX_REQUEST_BYTES,
+    MAX_URL,
+    NOTION_VERSION,
+    NotionError,
+    bare,
+    check_array,
+    check_children,
+    check_option_name,
+    check_rich_text,
+    invalid,
+    not_found,
+)
+
+__all__ = ["DEFAULT_SCHEMA", "NOTION_VERSION", "NotionServer", "RequestRecord"]
 
 #: The properties the publisher expects, by default.
 DEFAULT_SCHEMA: dict[str, str] = {
@@ -62,111 +67,6 @@ DEFAULT_SCHEMA: dict[str, str] = {
     "Author": "rich_text",
     "Published": "date",
 }
-TEXT_BLOCKS = {
-    "paragraph",
-    "heading_1",
-    "heading_2",
-    "heading_3",
-    "bulleted_list_item",
-    "numbered_list_item",
-    "quote",
-    "callout",
-    "toggle",
-    "code",
-}
-#: Block types that may hold children in a request.
-PARENT_BLOCKS = {
-    "paragraph",
-    "bulleted_list_item",
-    "numbered_list_item",
-    "quote",
-    "callout",
-    "toggle",
-    "synced_block",
-}
-CODE_LANGUAGES = {"plain text", "python", "javascript", "json", "bash", "markdown", "sql"}
-
-
-class NotionError(Exception):
-    """An error answer: status, Notion's code and message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers: dict[str, str] = {}
-        self.additional_data: dict[str, Any] | None = None
-
-
-def invalid(message: str) -> NotionError:
-    """Return a 400 ``validation_error``."""
-    return NotionError(400, "validation_error", message)
-
-
-@dataclass
-class Fault:
-    """A fault for the requests that match ``method`` and the ``path`` regex.
-
-    Actions: ``error`` answers ``status``/``code`` without doing anything; ``error_after``
-    does the request, then answers the error; ``hang`` waits ``seconds`` and closes the
-    connection without doing anything; ``lose`` does the request, waits ``seconds`` and
-    closes the connection without an answer (the create that succeeds unseen).
-    """
-
-    action: str
-    method: str | None = None
-    path: str | None = None
-    skip: int = 0
-    times: int = 1
-    status: int = 500
-    code: str = "internal_server_error"
-    seconds: float = 0.0
-    retry_after: float | None = None
-    #: ``additional_data.rate_limit_reason`` of the answer (a 429's limit).
-    reason: str | None = None
-    #: Answer only every Nth matching request (0: every one, after ``skip``).
-    every: int = 0
-    hits: int = 0
-    seen: int = 0
-
-    def matches(self, method: str, path: str) -> bool:
-        """Tell whether this fault concerns a request."""
-        return (self.method is None or self.method == method) and (
-            self.path is None or re.search(self.path, path) is not None
-        )
-
-
-@dataclass
-class RequestRecord:
-    """One request as the server saw it."""
-
-    method: str
-    path: str
-    status: int = 0
-    at: float = 0.0
-    size: int = 0
-    blocks: int = 0
-    page_id: str | None = None
-    fault: str | None = None
-
-
-@dataclass
-class _Bucket:
-    rate: float
-    capacity: float
-    tokens: float = 0.0
-    at: float = field(default_factory=time.monotonic)
-
-    def take(self) -> float:
-        """Take a token; return 0, or the seconds until one is available."""
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
 
 
 class NotionServer:
@@ -189,8 +89,8 @@ class NotionServer:
         self.user_id = str(uuid.uuid4())
         self.workspace_id = str(uuid.uuid4())
         #: token -> (its bot user's id, its per-integration bucket).
-        self.integrations: dict[str, tuple[str, _Bucket]] = {}
-        self.workspace_bucket: _Bucket | None = None
+        self.integrations: dict[str, tuple[str, TokenBucket]] = {}
+        self.workspace_bucket: TokenBucket | None = None
         self.trashed_blocks: dict[str, dict[str, Any]] = {}
         self.trashed_pages: set[str] = set()
         self.database_id = str(uuid.uuid4())
@@ -201,12 +101,10 @@ class NotionServer:
         }
         self.block_limit = block_limit
         self.latency = latency
-        self.bucket = _Bucket(rate, burst if burst is not None else max(1.0, rate))
-        self.bucket.tokens = self.bucket.capacity
+        self.bucket = TokenBucket(rate, burst if burst is not None else max(1.0, rate))
         self.integrations[token] = (self.bot_id, self.bucket)
         if workspace_rate is not None:
-            self.workspace_bucket = _Bucket(workspace_rate, max(1.0, workspace_rate))
-            self.workspace_bucket.tokens = self.workspace_bucket.capacity
+            self.workspace_bucket = TokenBucket(workspace_rate, max(1.0, workspace_rate))
         #: Who writes the request being served (a bot user id, or the person's).
         self._writer = self.bot_id
         self.pages: dict[str, dict[str, Any]] = {}
@@ -234,21 +132,20 @@ class NotionServer:
     def set_rate(self, rate: float, burst: float | None = None) -> None:
         """Change the token bucket (full again)."""
         with self.lock:
-            self.bucket = _Bucket(rate, burst if burst is not None else max(1.0, rate))
-            self.bucket.tokens = self.bucket.capacity
+            self.bucket = TokenBucket(rate, burst if burst is not None else max(1.0, rate))
             self.integrations[self.token] = (self.bot_id, self.bucket)
 
     def set_workspace_rate(self, rate: float, burst: float | None = None) -> None:
         """Limit the whole workspace (every integration together) to ``rate`` requests/s."""
         with self.lock:
-            self.workspace_bucket = _Bucket(rate, burst if burst is not None else max(1.0, rate))
-            self.workspace_bucket.tokens = self.workspace_bucket.capacity
+            self.workspace_bucket = TokenBucket(
+                rate, burst if burst is not None else max(1.0, rate)
+            )
 
     def add_integration(self, rate: float = 3.0) -> str:
         """Add another integration of the same workspace; return its token."""
         token = f"secret-{uuid.uuid4().hex}"
-        bucket = _Bucket(rate, max(1.0, rate))
-        bucket.tokens = bucket.capacity
+        bucket = TokenBucket(rate, max(1.0, rate))
         with self.lock:
             self.integrations[token] = (str(uuid.uuid4()), bucket)
         return token
@@ -364,7 +261,7 @@ class NotionServer:
         record = RequestRecord(method, path, at=time.monotonic(), size=len(body))
         with self.lock:
             self.records.append(record)
-            fault = self._fault(method, path)
+            fault = next_fault(self.faults, method, path)
         if self.latency:
             time.sleep(self.latency)
         if fault is not None:
@@ -374,13 +271,13 @@ class NotionServer:
                 self.closing.wait(fault.seconds)
                 return ("drop",)
             if fault is not None and fault.action == "error":
-                raise self._fault_error(fault)
+                raise fault.error()
             status, answer = self._serve(method, path, query, headers, body, record)
             if fault is not None and fault.action == "lose":
                 self.closing.wait(fault.seconds)
                 return ("drop",)
             if fault is not None and fault.action == "error_after":
-                raise self._fault_error(fault)
+                raise fault.error()
         except NotionError as ex:
             record.status = ex.status
             payload = {
@@ -395,30 +292,6 @@ class NotionServer:
             return ("answer", ex.status, ex.headers, json.dumps(payload).encode())
         record.status = status
         return ("answer", status, {}, json.dumps(answer, ensure_ascii=False).encode())
-
-    def _fault(self, method: str, path: str) -> Fault | None:
-        for fault in self.faults:
-            if fault.times <= 0 or not fault.matches(method, path):
-                continue
-            if fault.skip > 0:
-                fault.skip -= 1
-                continue
-            fault.seen += 1
-            if fault.every and fault.seen % fault.every:
-                continue
-            fault.times -= 1
-            fault.hits += 1
-            return fault
-        return None
-
-    @staticmethod
-    def _fault_error(fault: Fault) -> NotionError:
-        error = NotionError(fault.status, fault.code, f"Injected fault: {fault.code}.")
-        if fault.retry_after is not None:
-            error.headers["Retry-After"] = str(fault.retry_after)
-        if fault.reason is not None:
-            error.additional_data = {"rate_limit_reason": fault.reason}
-        return error
 
     def _serve(
         self,
@@ -516,19 +389,19 @@ class NotionServer:
     def _delete_block(self, block_id: str, record: RequestRecord) -> dict[str, Any]:
         """Move a block (or a page) to the trash, as ``DELETE /v1/blocks/{id}`` does."""
         for key, page in self.pages.items():
-            if _bare(key) == _bare(block_id):
+            if bare(key) == bare(block_id):
                 record.page_id = key
                 page["in_trash"] = True
                 self.trashed_pages.add(key)
                 return {"object": "block", "id": key, "type": "child_page", "in_trash": True}
-        found = next((key for key in self.blocks if _bare(key) == _bare(block_id)), None)
+        found = next((key for key in self.blocks if bare(key) == bare(block_id)), None)
         if found is None:
-            if any(_bare(gone) == _bare(block_id) for gone in self.trashed_blocks):
+            if any(bare(gone) == bare(block_id) for gone in self.trashed_blocks):
                 raise invalid(
                     "Can't edit block that is archived. You must unarchive the block before "
                     "editing."
                 )
-            raise _not_found("block", block_id)
+            raise not_found("block", block_id)
         block = self.blocks[found]
         owner = self._page_of(block["parent_id"])
         record.page_id = owner["id"] if owner else None
@@ -540,8 +413,8 @@ class NotionServer:
     # Databases -------------------------------------------------------------------------
 
     def _database(self, database_id: str) -> dict[str, Any]:
-        if _bare(database_id) != _bare(self.database_id):
-            raise _not_found("database", database_id)
+        if bare(database_id) != bare(self.database_id):
+            raise not_found("database", database_id)
         return {
             "object": "database",
             "id": self.database_id,
@@ -554,9 +427,9 @@ class NotionServer:
 
     def _source_id(self, data_source_id: str) -> str:
         for source in self.data_source_ids:
-            if _bare(source) == _bare(data_source_id):
+            if bare(source) == bare(data_source_id):
                 return source
-        raise _not_found("data source", data_source_id)
+        raise not_found("data source", data_source_id)
 
     def _data_source(self, data_source_id: str) -> dict[str, Any]:
         return {
@@ -606,9 +479,9 @@ class NotionServer:
 
     def _page(self, page_id: str) -> dict[str, Any]:
         for key, page in self.pages.items():
-            if _bare(key) == _bare(page_id):
+            if bare(key) == bare(page_id):
                 return page
-        raise _not_found("page", page_id)
+        raise not_found("page", page_id)
 
     def _page_object(self, page: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -634,7 +507,7 @@ class NotionServer:
         properties = self._checked_properties(data.get("properties") or {})
         counter = [0]
         children = data.get("children") or []
-        self._check_children(children, "body.children", 1, counter)
+        check_children(children, "body.children", 1, counter)
         self._check_request_blocks(counter[0])
         page_id = str(uuid.uuid4())
         now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
@@ -685,7 +558,7 @@ class NotionServer:
             where = f"body.properties.{name}.{kind}"
             inner = value[kind]
             if kind in ("title", "rich_text"):
-                _check_rich_text(inner, where)
+                check_rich_text(inner, where)
             elif kind == "url":
                 if inner is not None and (not isinstance(inner, str) or len(inner) > MAX_URL):
                     raise invalid(f"{where}.length should be ≤ `{MAX_URL}`.")
@@ -693,13 +566,7 @@ class NotionServer:
                 if inner is not None:
                     self._check_option(name, inner, where)
             elif kind == "multi_select":
-                if not isinstance(inner, list):
-                    raise invalid(f"{where} should be an array.")
-                if len(inner) > MAX_OPTIONS:
-                    raise invalid(
-                        f"{where}.length should be ≤ `{MAX_OPTIONS}`, instead was `{len(inner)}`."
-                    )
-                for index, option in enumerate(inner):
+                for index, option in enumerate(check_array(inner, where, MAX_OPTIONS)):
                     self._check_option(name, option, f"{where}[{index}]")
             elif kind == "date" and inner is not None:
                 try:
@@ -710,13 +577,7 @@ class NotionServer:
         return checked
 
     def _check_option(self, name: str, option: Any, where: str) -> None:
-        if not isinstance(option, dict) or not isinstance(option.get("name"), str):
-            raise invalid(f"{where}.name should be defined.")
-        option_name = option["name"]
-        if "," in option_name:
-            raise invalid(f"{where}.name should not contain commas, instead was `{option_name}`.")
-        if len(option_name) > MAX_OPTION_NAME or not option_name.strip():
-            raise invalid(f"{where}.name.length should be ≤ `{MAX_OPTION_NAME}` and not empty.")
+        option_name = check_option_name(option, where)
         options = self.schema[name][self.schema[name]["type"]]["options"]
         if option_name not in {known["name"] for known in options}:
             # Notion adds a new option to the property the first time a page uses it.
@@ -736,7 +597,7 @@ class NotionServer:
         if not isinstance(children, list):
             raise invalid("body.children should be defined, instead was `undefined`.")
         counter = [0]
-        self._check_children(children, "body.children", 1, counter)
+        check_children(children, "body.children", 1, counter)
         self._check_request_blocks(counter[0])
         after = data.get("after")
         if after is not None and after not in self.children[parent]:
@@ -747,9 +608,9 @@ class NotionServer:
 
     def _parent(self, block_id: str) -> str:
         for key in self.children:
-            if _bare(key) == _bare(block_id):
+            if bare(key) == bare(block_id):
                 return key
-        raise _not_found("block", block_id)
+        raise not_found("block", block_id)
 
     def _page_of(self, block_id: str) -> dict[str, Any] | None:
         while block_id not in self.pages:
@@ -788,39 +649,6 @@ class NotionServer:
             "in_trash": False,
             kind: block[kind],
         }
-
-    def _check_children(self, children: Any, where: str, depth: int, counter: list[int]) -> None:
-        if not isinstance(children, list):
-            raise invalid(f"{where} should be an array.")
-        if len(children) > MAX_CHILDREN:
-            raise invalid(
-                f"body failed validation: {where}.length should be ≤ `{MAX_CHILDREN}`, "
-                f"instead was `{len(children)}`."
-            )
-        for index, block in enumerate(children):
-            path = f"{where}[{index}]"
-            counter[0] += 1
-            kind = block.get("type") if isinstance(block, dict) else None
-            if kind not in TEXT_BLOCKS | {"synced_block"} or not isinstance(block.get(kind), dict):
-                raise invalid(f"body failed validation: {path} has no supported block type.")
-            payload = block[kind]
-            if kind in TEXT_BLOCKS:
-                _check_rich_text(payload.get("rich_text"), f"{path}.{kind}.rich_text")
-            if kind == "code" and payload.get("language") not in CODE_LANGUAGES:
-                raise invalid(f"{path}.code.language should be a known language.")
-            if kind == "synced_block" and payload.get("synced_from") is not None:
-                raise invalid(f"{path}.synced_block.synced_from must reference a synced block.")
-            nested = payload.get("children")
-            if nested is None:
-                continue
-            if kind not in PARENT_BLOCKS:
-                raise invalid(f"{path}.{kind}.children should be not present.")
-            if depth >= MAX_DEPTH:
-                raise invalid(
-                    f"body failed validation: {path}.{kind}.children should be not present: "
-                    f"a request holds at most {MAX_DEPTH} levels of nesting."
-                )
-            self._check_children(nested, f"{path}.{kind}.children", depth + 1, counter)
 
     def _check_request_blocks(self, count: int) -> None:
         if count > MAX_REQUEST_BLOCKS:
@@ -900,47 +728,6 @@ def _handler(server: NotionServer) -> type[BaseHTTPRequestHandler]:
 def _property_schema(name: str, kind: str) -> dict[str, Any]:
     config: dict[str, Any] = {"options": []} if kind in ("select", "multi_select") else {}
     return {"id": uuid.uuid4().hex[:4], "name": name, "type": kind, kind: config}
-
-
-def _check_rich_text(items: Any, where: str) -> None:
-    if not isinstance(items, list):
-        raise invalid(f"body failed validation: {where} should be an array.")
-    if len(items) > MAX_ITEMS:
-        raise invalid(
-            f"body failed validation: {where}.length should be ≤ `{MAX_ITEMS}`, "
-            f"instead was `{len(items)}`."
-        )
-    for index, item in enumerate(items):
-        text = item.get("text") if isinstance(item, dict) else None
-        content = text.get("content") if isinstance(text, dict) else None
-        if not isinstance(content, str):
-            raise invalid(f"body failed validation: {where}[{index}].text.content is not text.")
-        length = _utf16_len(content)
-        if length > MAX_TEXT:
-            raise invalid(
-                f"body failed validation: {where}[{index}].text.content.length should be "
-                f"≤ `{MAX_TEXT}`, instead was `{length}`."
-            )
-        link = text.get("link") if isinstance(text, dict) else None
-        if link and len(str(link.get("url", ""))) > MAX_URL:
-            raise invalid(f"{where}[{index}].text.link.url.length should be ≤ `{MAX_URL}`.")
-
-
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def _bare(notion_id: str) -> str:
-    return notion_id.replace("-", "").lower()
-
-
-def _not_found(kind: str, object_id: str) -> NotionError:
-    return NotionError(
-        404,
-        "object_not_found",
-        f"Could not find {kind} with ID: {object_id}. Make sure the relevant pages and "
-        "databases are shared with your integration.",
-    )
 
 
 def _url_of(page: dict[str, Any]) -> str | None:
