@@ -6,10 +6,13 @@ site, so the posts are read from that markup: Discourse (its crawler view), XenF
 Invision Community, phpBB, Stack Exchange, and any forum that marks posts with
 schema.org microdata (``Comment``, ``Answer``, ``DiscussionForumPosting`` with an
 ``itemprop="text"`` body). A thread none of them matches is left to the generic strategy.
+A reply's quote of an earlier post on the page is left out: that post is already there.
 """
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass
 
 from lxml.etree import _Element
@@ -82,6 +85,9 @@ PLATFORMS = (
 )
 #: A thread needs this many words in its posts to be taken from the markup.
 MIN_WORDS = 15
+#: A quote repeats the thread when this share of its word pairs was said in it before.
+REPEATED = 0.8
+_WORD = re.compile(r"\w+")
 
 
 def thread_blocks(tree: _Element) -> tuple[str, list[Block]] | None:
@@ -98,6 +104,9 @@ def _posts(tree: _Element, platform: Platform) -> list[Block]:
     """Return the blocks of every post ``platform`` finds: a byline, then the body."""
     blocks: list[Block] = []
     seen: set[_Element] = set()
+    # What the thread said so far: a reply quoting an earlier post is read without the
+    # quote (its title, "tom said:", too); a quote of a post not on the page stays.
+    said: set[tuple[str, str]] = set()
     for post in tree.xpath(platform.posts):
         bodies = [body for body in post.xpath(platform.body) if body not in seen]
         if not bodies:
@@ -107,9 +116,11 @@ def _posts(tree: _Element, platform: Platform) -> list[Block]:
         seen.update(body.iter())
         found = (_first_text(post, platform.author), _first_text(post, platform.date))
         byline = " · ".join(text for text in found if text)
-        body_blocks = blocks_from_html(body)
+        body_blocks = blocks_from_html(body, skip=lambda element: _repeats(element, said))
         if not body_blocks:
             continue
+        for block in body_blocks:
+            said.update(_pairs(block["text"]))
         if byline:
             blocks.append({"type": "paragraph", "text": byline})
         blocks.extend(body_blocks)
@@ -123,3 +134,24 @@ def _first_text(post: _Element, xpath: str) -> str:
         if text:
             return text[:120]
     return ""
+
+
+def _is_quote(element: _Element) -> bool:
+    """Return whether ``element`` quotes a post: a blockquote, or Discourse's quote box."""
+    if element.tag == "blockquote":
+        return True
+    return element.tag == "aside" and "quote" in (element.get("class") or "").split()
+
+
+def _pairs(text: str) -> set[tuple[str, str]]:
+    """Return the pairs of consecutive words of ``text``, lower-cased."""
+    words = _WORD.findall(text.lower())
+    return set(itertools.pairwise(words))
+
+
+def _repeats(element: _Element, said: set[tuple[str, str]]) -> bool:
+    """Return whether ``element`` is a quote of what the thread ``said`` before."""
+    if not _is_quote(element):
+        return False
+    pairs = _pairs(element.text_content())
+    return bool(pairs) and sum(pair in said for pair in pairs) >= REPEATED * len(pairs)

@@ -130,6 +130,45 @@ def test_a_forum_page_keeps_every_reply_through_extract_article() -> None:
     assert "Rolling back worked" in article.text
 
 
+def xenforo_post(name: str, body: str) -> str:
+    return f"""<article class="message message--post">
+      <h4 class="message-name"><a href="/members/{name}">{name}</a></h4>
+      <div class="message-attribution-main"><time>Feb 20, 2010</time></div>
+      <div class="bbWrapper">{body}</div></article>"""
+
+
+def quoting(name: str, text: str) -> str:
+    return (
+        '<blockquote class="bbCodeBlock bbCodeBlock--expandable bbCodeBlock--quote">'
+        f'<div class="bbCodeBlock-title">{name} said:</div>'
+        f'<div class="bbCodeBlock-content">{text}</div></blockquote>'
+    )
+
+
+def test_a_reply_is_read_without_its_quote_of_an_earlier_post_on_the_page() -> None:
+    first = "Which sounds better for the course: car rental English or English for car rental?"
+    earlier = "Rental English is what the previous page of this thread settled on long ago."
+    thread = (
+        xenforo_post("tomas", first)
+        + xenforo_post("maria", quoting("tomas", first) + "English for car rental, I think.")
+        + xenforo_post("jan", quoting("piet", earlier) + "As was said before the break.")
+    )
+    tree = parse_page(page(thread))
+    assert tree is not None
+    found = forum.thread_blocks(tree)
+    assert found is not None
+    software, blocks = found
+    texts = [block["text"] for block in blocks]
+    assert software == "xenforo"
+    # The question once, in its own post; maria's reply without the copy nor "said:".
+    assert sum(first in text for text in texts) == 1
+    assert "tomas said:" not in " ".join(texts)
+    assert "English for car rental, I think." in texts
+    # A quote of a post that is not on this page is all the reader has of it: kept.
+    assert "piet said:" in texts
+    assert any(earlier in text for text in texts)
+
+
 def test_a_grid_of_cards_outside_the_navigation_is_the_list_of_items() -> None:
     menu = "".join(f'<li class="m"><a href="/{n}">Menu entry {n}</a></li>' for n in range(9))
     cards = "".join(
