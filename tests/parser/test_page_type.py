@@ -169,6 +169,34 @@ def test_a_reply_is_read_without_its_quote_of_an_earlier_post_on_the_page() -> N
     assert any(earlier in text for text in texts)
 
 
+def vbulletin_post(number: int, name: str, date: str, text: str) -> str:
+    return f"""<div id="edit{number}"><table id="post{number}" class="tborder"><tr>
+      <td class="thead"><a name="post{number}"><img alt="Old"></a> {date}</td>
+      <td class="thead">#<a href="showpost.php?p={number}">{number}</a> | Link</td></tr>
+      <tr><td class="alt2"><a class="bigusername" href="member.php?u=1">{name}</a>
+      <div class="smallfont">Join Date: Mar 2016</div></td>
+      <td class="alt1" id="td_post_{number}"><div id="post_message_{number}">{text}</div>
+      </td></tr></table></div>"""
+
+
+def test_a_vbulletin_thread_is_read_post_by_post() -> None:
+    thread = vbulletin_post(
+        1, "microfast", "30th March 2025, 16:26", "The card plays 23.976 films at 23.951 Hz."
+    ) + vbulletin_post(2, "Emulgator", "31st March 2025, 09:02", "Try the older driver first.")
+    tree = parse_page(page(f'<div id="posts">{thread}</div>'))
+    assert tree is not None
+    found = forum.thread_blocks(tree)
+    assert found is not None
+    software, blocks = found
+    assert software == "vbulletin"
+    assert [block["text"] for block in blocks] == [
+        "microfast · 30th March 2025, 16:26",
+        "The card plays 23.976 films at 23.951 Hz.",
+        "Emulgator · 31st March 2025, 09:02",
+        "Try the older driver first.",
+    ]
+
+
 def test_a_grid_of_cards_outside_the_navigation_is_the_list_of_items() -> None:
     menu = "".join(f'<li class="m"><a href="/{n}">Menu entry {n}</a></li>' for n in range(9))
     cards = "".join(
