@@ -2,10 +2,11 @@
 
 General-purpose extractors keep one post (the longest block of text) or mix the posts
 with the forum's furniture. Forum software marks its posts up the same way on every
-site, so the posts are read from that markup: Discourse (its crawler view), XenForo,
-Invision Community, phpBB, Stack Exchange, vBulletin, and any forum that marks posts with
-schema.org microdata (``Comment``, ``Answer``, ``DiscussionForumPosting`` with an
-``itemprop="text"`` body). A thread none of them matches is left to the generic strategy.
+site, so the posts are read from that markup: Discourse and Flarum (their crawler
+views), XenForo, Invision Community, phpBB, Stack Exchange, vBulletin, and any forum
+that marks posts with schema.org microdata (``Comment``, ``Answer``,
+``DiscussionForumPosting`` with an ``itemprop="text"`` body). A thread none of them
+matches is left to the generic strategy.
 A reply's quote of an earlier post on the page is left out: that post is already there.
 """
 
@@ -79,6 +80,13 @@ PLATFORMS = (
         f".//a[{_has_class('bigusername')}]",
         ".//a[starts-with(@name, 'post')]/parent::*",
         ".//*[starts-with(@id, 'post_message_')]",
+    ),
+    Platform(
+        "flarum",
+        f"//*[@id='flarum-content']//article[.//div[{_has_class('Post-body')}]]",
+        f".//*[{_has_class('PostUser-name')}]",
+        ".//time",
+        f".//div[{_has_class('Post-body')}]",
     ),
     Platform(
         "microdata",

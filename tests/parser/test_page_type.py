@@ -197,6 +197,33 @@ def test_a_vbulletin_thread_is_read_post_by_post() -> None:
     ]
 
 
+def test_a_flarum_thread_is_read_from_its_crawler_view() -> None:
+    posts = "".join(
+        f'<article><div class="PostUser"><h3 class="PostUser-name">{name}</h3></div>'
+        f'<div class="Post-body"><p>{text}</p></div></article>'
+        for name, text in [
+            ("antonjw", "What kinds of discussion should forum software serve today?"),
+            ("luceos", "Threads, questions and chat all have their place here."),
+        ]
+    )
+    body = (
+        '<div id="app"><main><noscript id="flarum-content"><div class="container">'
+        f"<h1>Types of threads</h1><div>{posts}</div></div></noscript></main></div>"
+    )
+    tree = parse_page(page(body))
+    assert tree is not None
+    found = forum.thread_blocks(tree)
+    assert found is not None
+    software, blocks = found
+    assert software == "flarum"
+    assert [block["text"] for block in blocks] == [
+        "antonjw",
+        "What kinds of discussion should forum software serve today?",
+        "luceos",
+        "Threads, questions and chat all have their place here.",
+    ]
+
+
 def test_a_grid_of_cards_outside_the_navigation_is_the_list_of_items() -> None:
     menu = "".join(f'<li class="m"><a href="/{n}">Menu entry {n}</a></li>' for n in range(9))
     cards = "".join(
