@@ -3,11 +3,11 @@
 General-purpose extractors keep one post (the longest block of text) or mix the posts
 with the forum's furniture. Forum software marks its posts up the same way on every
 site, so the posts are read from that markup: Discourse and Flarum (their crawler
-views), XenForo, Invision Community, phpBB, Stack Exchange, vBulletin, and any forum
-that marks posts with schema.org microdata (``Comment``, ``Answer``,
+views), XenForo, Invision Community (4 and 5), phpBB, Stack Exchange, vBulletin, and
+any forum that marks posts with schema.org microdata (``Comment``, ``Answer``,
 ``DiscussionForumPosting`` with an ``itemprop="text"`` body). A thread none of them
-matches is left to the generic strategy.
-A reply's quote of an earlier post on the page is left out: that post is already there.
+matches is left to the generic strategy. A reply's quote of an earlier post on the page
+is left out: that post is already there.
 """
 
 from __future__ import annotations
@@ -59,6 +59,13 @@ PLATFORMS = (
         f".//*[{_has_class('cAuthorPane_author')}]",
         ".//time",
         ".//div[@data-role='commentContent']",
+    ),
+    Platform(
+        "invision 5",
+        f"//article[{_has_class('ipsEntry--post')}]",
+        f".//*[{_has_class('ipsUsername')}]",
+        f".//*[{_has_class('ipsTime__long')}]",
+        f".//div[@data-role='commentContent' or {_has_class('ipsRichText--user')}]",
     ),
     Platform(
         "phpbb",

@@ -224,6 +224,36 @@ def test_a_flarum_thread_is_read_from_its_crawler_view() -> None:
     ]
 
 
+def test_an_invision_5_thread_is_read_post_by_post() -> None:
+    posts = "".join(
+        f"""<article class="ipsEntry js-ipsEntry ipsEntry--post" id="elComment_{n}">
+          <aside class="ipsEntry__author-column"><a class="ipsUsername" href="/u/{n}">{name}</a>
+          <span>563 posts</span></aside>
+          <div class="ipsEntry__header"><time class="ipsTime" datetime="2024-08-2{n}">
+            <span class="ipsTime__long">August 2{n}, 2024</span>
+            <span class="ipsTime__short">1 yr</span>
+          </time></div>
+          <div class="ipsRichText ipsRichText--user" data-role="commentContent"><p>{text}</p></div>
+        </article>"""
+        for n, name, text in [
+            (6, "ron1cne", "Where can I read the roadmap for the coming releases?"),
+            (7, "paul2009", "Members of the Circle programme see the roadmap early."),
+        ]
+    )
+    tree = parse_page(page(f"<main>{posts}</main>"))
+    assert tree is not None
+    found = forum.thread_blocks(tree)
+    assert found is not None
+    software, blocks = found
+    assert software == "invision 5"
+    assert [block["text"] for block in blocks] == [
+        "ron1cne · August 26, 2024",
+        "Where can I read the roadmap for the coming releases?",
+        "paul2009 · August 27, 2024",
+        "Members of the Circle programme see the roadmap early.",
+    ]
+
+
 def test_a_grid_of_cards_outside_the_navigation_is_the_list_of_items() -> None:
     menu = "".join(f'<li class="m"><a href="/{n}">Menu entry {n}</a></li>' for n in range(9))
     cards = "".join(
