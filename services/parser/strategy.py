@@ -10,7 +10,8 @@ read differently:
   kept: on the WCXB development split that alone beats the ensemble on every type but
   articles;
 - forum threads are read post by post from the forum software's markup
-  (:mod:`services.parser.forum`), authors and dates kept;
+  (:mod:`services.parser.forum`), authors and dates kept; on other software,
+  trafilatura keeps the replies it finds after the first post (its comments);
 - services, listings and collections are read whole: their main region without the
   site's furniture (:mod:`services.parser.region`), since trafilatura keeps only their
   longest run of prose; documentation and undeclared articles too when trafilatura
@@ -70,7 +71,9 @@ def extract_typed(tree: HtmlElement, url: str, kind: str) -> PageExtraction:
     thread = forum.thread_blocks(tree) if kind == page_type.FORUM else None
     structured = product.product_blocks(tree) if kind == page_type.PRODUCT else []
     yield_to_urgent()
-    generic = trafilatura_extractor.extract(tree, url, fast=False, with_metadata=False)
+    generic = trafilatura_extractor.extract(
+        tree, url, fast=False, with_metadata=False, include_comments=kind == page_type.FORUM
+    )
     sources = [_declared(tree, generic)]
     if thread is not None:
         software, blocks = thread

@@ -254,6 +254,27 @@ def test_an_invision_5_thread_is_read_post_by_post() -> None:
     ]
 
 
+def test_the_replies_of_a_thread_on_unknown_software_are_kept() -> None:
+    reply = (
+        "Two ferries a day would be plenty for the winter months, and the summer timetable "
+        "could double them without any new boats being bought at all."
+    )
+    body = (
+        f"<nav>Home Forums</nav><main><article><h1>Ferries</h1><p>{WORDS}</p></article>"
+        f'<div id="comments" class="comments"><div class="comment"><p>{reply}</p></div>'
+        '<div class="comment"><p>Agreed, the harbour master said as much last week.</p></div>'
+        "</div></main>"
+    )
+    article = extract_article(page(body), "https://www.example.org/forum/harbour/ferries-1234")
+    assert article.page_type == "forum"
+    assert article.method == "forum: trafilatura"
+    assert [block["text"] for block in article.blocks] == [
+        WORDS,
+        reply,
+        "Agreed, the harbour master said as much last week.",
+    ]
+
+
 def test_a_grid_of_cards_outside_the_navigation_is_the_list_of_items() -> None:
     menu = "".join(f'<li class="m"><a href="/{n}">Menu entry {n}</a></li>' for n in range(9))
     cards = "".join(

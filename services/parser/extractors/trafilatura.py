@@ -46,13 +46,20 @@ def extract(
         return None
     if not isinstance(document, Document) or document.body is None:
         return None
+    body = blocks_from_trafilatura(document.body)
     comments = []
     if include_comments and document.commentsbody is not None:
-        comments = blocks_from_trafilatura(document.commentsbody)
+        # On a short page trafilatura's body may hold the comments already.
+        kept = {block["text"] for block in body}
+        comments = [
+            block
+            for block in blocks_from_trafilatura(document.commentsbody)
+            if block["text"] not in kept
+        ]
     authors = (name.strip() for name in (document.author or "").split(";"))
     return Extraction(
         extractor=NAME,
-        blocks=blocks_from_trafilatura(document.body) + comments,
+        blocks=body + comments,
         title=" ".join((document.title or "").split()),
         # trafilatura joins several authors with "; ".
         authors=list(dict.fromkeys(name for name in authors if name)),
