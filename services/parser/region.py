@@ -4,11 +4,12 @@ A service's home page, a listing of articles, a shop's category: their content i
 of what the page's ``<main>`` holds (or its body, when it has none): sections side by
 side, short paragraphs, lists, cards. trafilatura, built for articles, keeps the longest
 run of prose there and drops the rest as boilerplate. This reader keeps the whole region
-and leaves out only what is furniture on every site: navigation, header, footer, side
-bars, forms and buttons, links styled as buttons (calls to action), dialogs, hidden
-elements and text meant for screen readers only, and boxes named so (menus, cookie
-banners, breadcrumbs, sharing buttons, comments, related links, filters, sorting,
-pagination) unless they hold much of the region: then the name is a wrapper's.
+and leaves out only what is furniture on every site: navigation, the page's header (a
+header inside a section heads that section), footer, side bars, forms and buttons, links
+styled as buttons (calls to action), dialogs, hidden elements and text meant for screen
+readers only, and boxes named so (menus, cookie banners, breadcrumbs, sharing buttons,
+comments, related links, filters, sorting, pagination) unless they hold much of the
+region: then the name is a wrapper's.
 :mod:`services.parser.strategy` decides when to prefer it to trafilatura.
 """
 
@@ -26,8 +27,10 @@ from shared.blocks import Block
 #: A ``<main>`` with fewer words than this is a shell (the content lies elsewhere).
 MIN_MAIN_WORDS = 50
 _FURNITURE_TAGS = frozenset(
-    {"nav", "header", "footer", "aside", "form", "dialog", "iframe", "select", "button"}
+    {"nav", "footer", "aside", "form", "dialog", "iframe", "select", "button"}
 )
+#: Elements a header may head, rather than the page.
+_SECTIONING = ("main", "article", "section", "aside", "nav")
 _FURNITURE_ROLES = frozenset(
     {"navigation", "banner", "contentinfo", "dialog", "complementary", "search", "menu", "menubar"}
 )
@@ -69,6 +72,10 @@ def is_furniture(element: _Element, limit: Callable[[], float] | None = None) ->
     ``limit()`` words (any number without ``limit``).
     """
     if element.tag in _FURNITURE_TAGS or element.get("role") in _FURNITURE_ROLES:
+        return True
+    if element.tag == "header" and next(element.iterancestors(*_SECTIONING), None) is None:
+        # The page's own header is the site's banner; a header inside main, an article
+        # or a section heads that part of the content (HTML's rule for its role).
         return True
     if element.get("hidden") is not None or element.get("aria-hidden") == "true":
         return True

@@ -36,6 +36,10 @@ _SKIPPED = frozenset(
         "object",
         "embed",
         "graphic",
+        # What a browser without the element shows ("Your browser does not support…").
+        "video",
+        "audio",
+        "canvas",
     }
 )
 _HTML_BLOCKS = frozenset(

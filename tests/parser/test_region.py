@@ -100,3 +100,20 @@ def test_a_box_named_like_furniture_that_holds_most_of_the_region_is_kept() -> N
     assert tree is not None
     texts = [block["text"] for block in region.region_blocks(tree)]
     assert texts == [part for feature in FEATURES for part in feature]
+
+
+def test_a_header_inside_the_content_heads_its_section_and_is_kept() -> None:
+    hero = (
+        "<section><header><h1>One video is worth a thousand words</h1>"
+        "<p>Record and share video messages with your team.</p></header></section>"
+    )
+    html = page(f"{FURNITURE}<main>{hero}{sections()}</main>")
+    tree = parse_page(html)
+    assert tree is not None
+    texts = [block["text"] for block in region.region_blocks(tree)]
+    # The page's own header (FURNITURE's, outside main) is the site's banner: left out.
+    assert texts == [
+        "One video is worth a thousand words",
+        "Record and share video messages with your team.",
+        *(part for feature in FEATURES for part in feature),
+    ]

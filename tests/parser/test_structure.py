@@ -48,6 +48,15 @@ def test_scripts_and_styles_are_skipped_but_text_after_them_kept() -> None:
     ]
 
 
+def test_what_a_browser_without_video_or_audio_shows_is_left_out() -> None:
+    blocks = html_blocks(
+        "<p>Record your screen.</p><video src='a.mp4'>Your browser does not support the "
+        "video tag.</video><audio>No audio here.</audio><canvas>No canvas.</canvas>"
+        "<p>Share the link.</p>"
+    )
+    assert [block["text"] for block in blocks] == ["Record your screen.", "Share the link."]
+
+
 def test_table_rows_become_paragraphs_with_cells_apart() -> None:
     assert html_blocks(
         "<table><tr><th>Year</th><th>Keepers</th></tr><tr><td>1900</td><td>3</td></tr></table>"
