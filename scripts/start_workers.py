@@ -14,6 +14,7 @@ import sys
 import redis
 
 from services.cli import launch, output
+from shared.errors import ConfigurationError
 from shared.monitoring import Monitor
 from shared.settings import Settings
 
@@ -47,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.stats:
         print_stats(settings)
         return 0
+    try:
+        launch.check_database(settings)
+    except ConfigurationError as ex:
+        print(f"error: {ex}", file=sys.stderr)
+        return 1
     if args.queue:
         try:
             service = launch.service_name(args.queue)

@@ -28,6 +28,7 @@ from shared.middleware.registry import WorkerRegistry
 from shared.middleware.retries import RetrySchedule
 from shared.middleware.tracking import ItemTracking
 from shared.middleware.urgency import UrgentFirst
+from shared.migrations import require_schema
 from shared.pipeline import QUEUES
 from shared.redact import install as install_redaction
 from shared.redis_broker import PromptRedisBroker
@@ -115,6 +116,8 @@ def setup(
         configure_logging(settings.log_level)
     use_settings(settings)
     bind_database(settings.database_url)
+    if not kwargs.get("stub"):
+        require_schema(settings.database_url)
     broker = build_broker(settings, **kwargs)
     for extra in middleware:
         broker.add_middleware(extra)

@@ -9,14 +9,17 @@ because migration 1 creates the tables from the current models.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import peewee
 from peewee import Database
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as run_migrations
 
 from shared.db import database, is_postgres
+from shared.errors import ConfigurationError
 from shared.feeding import install_request_counters
 from shared.models import (
     ALL_MODELS,
@@ -34,6 +37,7 @@ from shared.models import (
     Task,
     TaskItem,
 )
+from shared.redact import redact_urls
 from shared.search import install as install_search
 
 logger = logging.getLogger(__name__)
@@ -175,3 +179,44 @@ def pending_versions() -> list[int]:
             rows = db.execute_sql("SELECT version FROM schema_version").fetchall()
             done = {row[0] for row in rows}
     return [migration.version for migration in MIGRATIONS if migration.version not in done]
+
+
+#: Seconds between two looks at a database that waits for ``kbm migrate``.
+SCHEMA_POLL_SECONDS = 5.0
+
+
+def require_schema(
+    url: str, *, wait: bool = True, sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """Return once the database at ``url`` has the current schema.
+
+    A database without any of the system's tables is the wrong one — a unit copied
+    from an older setup without ``DATABASE_URL`` opens an empty local SQLite file — or
+    one never migrated: raise :class:`ConfigurationError` naming it, rather than take
+    messages and fail every one. A database that lacks only the newest migrations is
+    being upgraded (``kbm migrate`` runs beside the new version's processes): wait for
+    it, saying so, unless ``wait`` is false. A database that cannot be reached is an
+    outage, not a setting: return, and let messages wait for it.
+    """
+    while True:
+        try:
+            pending = pending_versions()
+        except peewee.DatabaseError as ex:
+            logger.warning("could not check the schema of %s: %r", redact_urls(url), ex)
+            return
+        if not pending:
+            return
+        if len(pending) == len(MIGRATIONS):
+            raise ConfigurationError(
+                f"the database at {redact_urls(url)} has none of the system's tables: run "
+                "`kbm migrate` against it, or set DATABASE_URL to the system's database "
+                "(every service needs it beside REDIS_URL)"
+            )
+        if not wait:
+            return
+        logger.error(
+            "waiting for `kbm migrate`: the database at %s lacks migrations %s",
+            redact_urls(url),
+            ", ".join(map(str, pending)),
+        )
+        sleep(SCHEMA_POLL_SECONDS)

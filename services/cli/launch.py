@@ -243,6 +243,20 @@ def api_command(settings: Settings, *, workers: int | None = None) -> Command:
     return Command("api", argv, log_level_env(settings))
 
 
+def check_database(settings: Settings) -> None:
+    """Raise ``ConfigurationError`` when the services' database has none of the schema.
+
+    Every worker process checks the schema when it starts (``shared.broker.setup``),
+    and waits there for a ``kbm migrate`` under way; the launcher checks first so that
+    the wrong database is one line, not one traceback per process.
+    """
+    from shared.db import bind_database
+    from shared.migrations import require_schema
+
+    bind_database(settings.database_url)
+    require_schema(settings.database_url, wait=False)
+
+
 def exec_command(command: Command) -> None:
     """Replace this process with ``command`` (what a container's entry point wants)."""
     # The metrics folder outlives this process (it becomes Dramatiq's): one per start, in

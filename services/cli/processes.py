@@ -50,12 +50,14 @@ def worker(
     command = launch.worker_command(
         service, settings(), processes=processes, threads=threads, metrics_port=metrics_port
     )
+    launch.check_database(settings())
     launch.exec_command(command)
 
 
 @click.command(cls=KbmCommand)
 def scheduler() -> None:
     """Run the periodiq scheduler: reconciler every minute, cleanup every hour."""
+    launch.check_database(settings())
     launch.exec_command(launch.scheduler_command(settings()))
 
 

@@ -180,12 +180,12 @@ def test_kbm_up_prints_where_each_worker_command_serves_its_metrics(
 
 
 def test_kbm_worker_metrics_port_option_wins_over_the_setting(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, db: str
 ) -> None:
     started: list[Command] = []
     monkeypatch.setattr(launch, "exec_command", started.append)
     runner = CliRunner()
-    env = {"WORKER_METRICS_PORT": "9300"}
+    env = {"WORKER_METRICS_PORT": "9300", "DATABASE_URL": db}
     assert runner.invoke(cli, ["worker", "parser"], env=env).exit_code == 0
     assert (
         runner.invoke(cli, ["worker", "parser", "--metrics-port", "9400"], env=env).exit_code == 0
