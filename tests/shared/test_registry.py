@@ -91,3 +91,29 @@ def test_what_a_worker_describes_is_listed_with_it_while_it_consumes_the_queue(
             worker.stop()
         for broker in brokers.values():
             broker.close()
+
+
+def test_a_worker_registers_again_after_redis_lost_its_data(redis_url: str) -> None:
+    # Given a running worker that writes its entry every 0.1 s
+    broker = RedisBroker(url=redis_url)
+    broker.add_middleware(WorkerRegistry(refresh_seconds=0.1))
+    broker.declare_queue("parsing")
+    worker = dramatiq.Worker(broker, queues={"parsing"}, worker_timeout=20, worker_threads=1)
+    client = redis.Redis.from_url(redis_url)
+    worker.start()
+    try:
+        assert client.hget(WORKERS_KEY, broker.broker_id) is not None
+        # When Redis loses everything (a restart without persistence, a flush)
+        client.flushdb()
+        # Then the worker is a worker again within moments, with its heartbeat
+        deadline = time.monotonic() + 10
+        while Monitor(client).workers()["alive"] != 1:
+            assert time.monotonic() < deadline, "the worker never came back in the registry"
+            time.sleep(0.05)
+        (entry,) = Monitor(client).worker_processes()
+        assert entry["id"] == broker.broker_id
+    finally:
+        worker.stop()
+    # And it still leaves the registry when it stops
+    assert client.hget(WORKERS_KEY, broker.broker_id) is None
+    broker.close()
