@@ -3,7 +3,9 @@
 Kept for deployments written for the original system (systemd units, supervisor,
 compose files): ``python scripts/start_workers.py --queue parsing --workers 3`` runs the
 parser service's Dramatiq workers; without ``--queue`` every service runs with its
-``WORKER_COUNT_*`` processes until Ctrl-C.
+``WORKER_COUNT_*`` processes until Ctrl-C. Each service serves its metrics on its own
+port, as under ``kbm up`` (``WORKER_METRICS_PORT`` for the parser, +1 for ai, +2 for
+notion, +3 for default), so the original one-unit-per-queue setups share no port.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import redis
 from services.cli import launch, output
 from shared.errors import ConfigurationError
 from shared.monitoring import Monitor
+from shared.redact import redact_urls
 from shared.settings import Settings
 
 
@@ -33,7 +36,15 @@ def print_stats(settings: Settings) -> None:
     print(f"\n{len(workers)} workers with a heartbeat in the last minute")
     for worker in workers:
         held = ", ".join(f"{queue}: {count}" for queue, count in worker["queues"].items())
-        print(f"  {worker['id']}  {worker['last_heartbeat_age_s']} s ago  {held}")
+        print(
+            f"  {worker['id']}  {','.join(worker['consumes'])}  pid {worker['pid']} on "
+            f"{worker['host']}  {worker['last_heartbeat_age_s']} s ago"
+            + (f"  holding {held}" if held else "")
+        )
+    idle = [queue for queue in depths if not any(queue in w["consumes"] for w in workers)]
+    for queue in idle:
+        waiting = depths[queue]["waiting"]
+        print(f"no worker consumes {queue}" + (f": {waiting} messages wait" if waiting else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,11 +53,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue", help="parsing, ai, notion or default (or a service name)")
     parser.add_argument("--workers", type=int, help="worker processes (default WORKER_COUNT_*)")
     parser.add_argument("--threads", type=int, help="threads per process")
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        help="Prometheus port of --queue's workers (default: WORKER_METRICS_PORT, +1 for ai, "
+        "+2 for notion, +3 for default, so one host's units never share one)",
+    )
     parser.add_argument("--stats", action="store_true", help="show queues and workers, then exit")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.stats:
-        print_stats(settings)
+        try:
+            print_stats(settings)
+        except redis.RedisError as ex:
+            print(f"error: Redis at {redact_urls(settings.redis_url)}: {ex}", file=sys.stderr)
+            return 1
         return 0
     try:
         launch.check_database(settings)
@@ -58,8 +79,11 @@ def main(argv: list[str] | None = None) -> int:
             service = launch.service_name(args.queue)
         except ValueError as ex:
             parser.error(str(ex))
+        port = args.metrics_port or launch.side_by_side_port(settings, service)
         launch.exec_command(
-            launch.worker_command(service, settings, processes=args.workers, threads=args.threads)
+            launch.worker_command(
+                service, settings, processes=args.workers, threads=args.threads, metrics_port=port
+            )
         )
     # One metrics port per command, as `kbm up`: WORKER_METRICS_PORT, the next, …
     return launch.run_together(launch.worker_commands(settings, threads=args.threads))

@@ -198,17 +198,29 @@ def worker_commands(settings: Settings, *, threads: int | None = None) -> list[C
 
     Their metrics ports are ``WORKER_METRICS_PORT``, the next, … one per command.
     """
+    return [
+        worker_command(
+            service, settings, threads=threads, metrics_port=side_by_side_port(settings, service)
+        )
+        for service in SERVICES
+    ]
+
+
+def side_by_side_port(settings: Settings, service: str) -> int:
+    """Return the metrics port of ``service``'s command among the others on one host.
+
+    ``WORKER_METRICS_PORT`` for the parser, the next for ai, then notion, then default:
+    what ``kbm up`` gives them, and ``scripts/start_workers.py --queue`` too.
+    """
     base = settings.worker_metrics_port
     last = base + len(SERVICES) - 1
     if last > MAX_PORT:
         raise ConfigurationError(
-            f"invalid setting WORKER_METRICS_PORT: kbm up serves {len(SERVICES)} worker "
-            f"commands' metrics on ports {base} to {last}, beyond {MAX_PORT} (got {base})"
+            f"invalid setting WORKER_METRICS_PORT: the {len(SERVICES)} worker commands of "
+            f"one host serve their metrics on ports {base} to {last}, beyond {MAX_PORT} "
+            f"(got {base})"
         )
-    return [
-        worker_command(service, settings, threads=threads, metrics_port=base + n)
-        for n, service in enumerate(SERVICES)
-    ]
+    return base + list(SERVICES).index(service_name(service))
 
 
 def _address(host: str, port: int) -> str:

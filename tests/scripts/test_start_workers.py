@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import redis
 
+from scripts import start_workers
+from services.cli import launch
 from services.cli.doctor import Doctor
+from services.cli.launch import Command
 from shared.monitoring import Monitor
+from shared.pipeline import QUEUES
 from shared.settings import Settings
 from tests.stack import running_stack, stack_env, worker_argv
 
@@ -53,10 +59,49 @@ def test_stats_count_the_worker_processes_not_the_doctors_client_heartbeat(
             check=False,
         )
 
-    # Then it counts and lists the worker process alone
+    # Then it counts and lists the worker process alone, with the queue it consumes
     assert result.returncode == 0, result.stderr
     assert "1 workers with a heartbeat in the last minute" in result.stdout
-    listed = [line.split()[0] for line in result.stdout.split("last minute\n", 1)[1].splitlines()]
-    assert listed == [worker_id]
+    lines = result.stdout.split("last minute\n", 1)[1].splitlines()
+    assert lines[0].split()[:2] == [worker_id, "default"]
+    # And it names the queues no worker consumes
+    assert lines[1:] == [f"no worker consumes {queue}" for queue in ("parsing", "ai", "notion")]
     # And the doctor counted the same one
     assert checks["Worker availability"].detail == "1 worker processes alive"
+
+
+def test_stats_without_redis_is_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "start_workers.py"), "--stats"],
+        env={**os.environ, "REDIS_URL": "redis://127.0.0.1:1/0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: Redis at redis://127.0.0.1:1/0: ")
+
+
+def test_each_queue_serves_its_metrics_on_its_own_port(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The original setups run one unit per queue on one host: no two may share a port
+    started: list[Command] = []
+
+    def replace_the_process(command: Command) -> NoReturn:
+        started.append(command)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(launch, "exec_command", replace_the_process)
+    monkeypatch.setenv("DATABASE_URL", db)
+    monkeypatch.setenv("WORKER_METRICS_PORT", "9300")
+    for argv in (
+        *(["--queue", queue] for queue in QUEUES),
+        ["--queue", "ai", "--metrics-port", "9400"],
+    ):
+        with pytest.raises(SystemExit):
+            start_workers.main(argv)
+    ports = [command.env["dramatiq_prom_port"] for command in started]
+    assert ports == ["9300", "9301", "9302", "9303", "9400"]
