@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 #: Redis key holding when the reconciler last finished a run (Unix time, seconds).
 RECONCILER_LAST_RUN = "kbm:reconciler:last_run"
+#: The reconciler runs every minute; this long without a run, the scheduler or the
+#: housekeeping worker is missing or stuck (``kbm doctor``; the KbmReconcilerBehind alert).
+RECONCILER_LATE_S = 300
 #: A worker whose last heartbeat is older than this is not listed, unless the caller
 #: passes Dramatiq's own timeout (``HEARTBEAT_TIMEOUT_MS``), as the gateway does.
 HEARTBEAT_WINDOW_S = 60.0

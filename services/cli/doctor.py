@@ -14,12 +14,13 @@ from typing import Any
 import dramatiq
 import redis
 
+from services.cli.launch import QUEUE_TO_SERVICE
 from shared.broker import build_broker
 from shared.db import bind_database, database
 from shared.middleware.registry import FETCH_GUARD
 from shared.migrations import LATEST_VERSION, pending_versions
 from shared.models import Task
-from shared.monitoring import Monitor
+from shared.monitoring import RECONCILER_LAST_RUN, RECONCILER_LATE_S, Monitor
 from shared.pipeline import PARSE, QUEUES
 from shared.redis_broker import Keys
 from shared.settings import Settings
@@ -58,6 +59,7 @@ class Doctor:
             ("Queue creation", self.queue_creation),
             ("Worker availability", self.worker_availability),
             ("Job enqueueing", self.job_enqueueing),
+            ("Scheduler", self.scheduler),
             ("Task service", self.task_service),
             ("Queue statistics", self.queue_statistics),
             ("Database and migrations", self.database),
@@ -93,18 +95,50 @@ class Doctor:
         )
 
     def worker_availability(self) -> Check:
-        """Find workers that sent a heartbeat in the last minute."""
+        """Find workers that sent a heartbeat in the last minute, on every queue."""
         monitor = Monitor(self.client, window_s=self.settings.heartbeat_timeout_ms / 1000)
         # The doctor's own probe broker sends heartbeats too: only worker processes count.
-        count = len(monitor.worker_processes())
-        if not count:
+        workers = monitor.worker_processes()
+        if not workers:
             return Check(
                 "Worker availability",
                 False,
                 "no worker process has sent a heartbeat lately (HEARTBEAT_TIMEOUT_MS)",
                 FIXES["Worker availability"],
             )
-        return Check("Worker availability", True, f"{count} worker processes alive")
+        alive = f"{len(workers)} worker processes alive"
+        consumed = {queue for worker in workers for queue in worker["consumes"]}
+        idle = [queue for queue in QUEUES if queue not in consumed]
+        if not idle:
+            return Check("Worker availability", True, alive)
+        depths = monitor.queue_depths()
+        waiting = [f"{depths[q]['waiting']} in {q}" for q in idle if depths[q]["waiting"]]
+        return Check(
+            "Worker availability",
+            False,
+            f"{alive}, but no worker consumes {', '.join(idle)}"
+            + (f" (messages waiting: {', '.join(waiting)})" if waiting else ""),
+            "start the missing workers: "
+            + ", ".join(f"`kbm worker {QUEUE_TO_SERVICE[queue]}`" for queue in idle),
+        )
+
+    def scheduler(self) -> Check:
+        """Tell whether the reconciler ran lately: the scheduler ticks, a worker runs it."""
+        last = self.client.get(RECONCILER_LAST_RUN)
+        if last is None:
+            # A stack started less than a minute ago has not ticked yet: said, not failed.
+            return Check(
+                "Scheduler",
+                True,
+                "the reconciler has not run yet (it runs every minute once `kbm scheduler` ticks)",
+                FIXES["Scheduler"],
+                warning=True,
+            )
+        age = time.time() - float(last)
+        detail = f"the reconciler last ran {age:.0f} s ago"
+        if age > RECONCILER_LATE_S:
+            return Check("Scheduler", False, f"{detail}; it runs every minute", FIXES["Scheduler"])
+        return Check("Scheduler", True, detail)
 
     def job_enqueueing(self) -> Check:
         """Send a ping to the default queue and wait for a worker to take it."""
@@ -267,6 +301,8 @@ FIXES: dict[str, str] = {
     "Queue creation": "check REDIS_URL points at a Redis you may write to",
     "Worker availability": "start workers: `kbm worker parser` (ai, notion, default) or `make up`",
     "Job enqueueing": "start the housekeeping worker: `kbm worker default`",
+    "Scheduler": "run `kbm scheduler` (one per deployment) and a housekeeping worker "
+    "(`kbm worker default`)",
     "Job enqueueing (old worker)": "restart `kbm worker default` with this release",
     "Task service": "check DATABASE_URL and run `kbm migrate`",
     "Queue statistics": "check REDIS_URL",

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from services.cli.doctor import FIXES, Check, Doctor, _redacted
 from services.cli.main import cli
 from shared.middleware.registry import FETCH_GUARD
-from shared.monitoring import Monitor
+from shared.monitoring import RECONCILER_LAST_RUN, RECONCILER_LATE_S, Monitor
 from shared.settings import Settings
 from tests.stack import Stack, running_stack, stack_env, worker_argv
 
@@ -92,9 +92,14 @@ def test_a_running_housekeeping_worker_takes_the_ping_and_nothing_is_dead_letter
         # When the doctor runs its checks
         checks = _by_name_within(settings, probe_seconds=15)
 
-    # Then the worker checks pass, and the probe left no dead letter behind
-    assert checks["Worker availability"][0], checks["Worker availability"]
+    # Then the ping was taken, and the probe left no dead letter behind
     assert checks["Job enqueueing"][:2] == (True, "a default worker took a ping within 15 s")
+    # And the queues no worker consumes are named, with the commands that consume them
+    assert checks["Worker availability"] == (
+        False,
+        "1 worker processes alive, but no worker consumes parsing, ai, notion",
+        "start the missing workers: `kbm worker parser`, `kbm worker ai`, `kbm worker notion`",
+    )
     assert client.zcard("dramatiq:default.XQ") == 0
 
 
@@ -242,3 +247,20 @@ def test_kbm_doctor_marks_a_warning_shows_its_fix_and_still_passes(
         "",
         "2 of 2 checks passed (1 with a warning)",
     ]
+
+
+def test_the_scheduler_check_reads_when_the_reconciler_last_ran(settings: Settings) -> None:
+    client = redis.Redis.from_url(settings.redis_url)
+    doctor = Doctor(settings)
+    # A stack younger than a minute has not ticked: a warning, with the fix
+    never = doctor.scheduler()
+    assert (never.ok, never.warning, never.fix) == (True, True, FIXES["Scheduler"])
+    assert never.detail.startswith("the reconciler has not run yet")
+    client.set(RECONCILER_LAST_RUN, f"{time.time() - 42:.3f}")
+    assert doctor.scheduler() == Check("Scheduler", True, "the reconciler last ran 42 s ago")
+    client.set(RECONCILER_LAST_RUN, f"{time.time() - RECONCILER_LATE_S - 60:.3f}")
+    late = doctor.scheduler()
+    assert (late.ok, late.fix) == (False, FIXES["Scheduler"])
+    assert late.detail == (
+        f"the reconciler last ran {RECONCILER_LATE_S + 60} s ago; it runs every minute"
+    )

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from shared.monitoring import RECONCILER_LATE_S
 from tests.deploy.tools import (
     KNOWN_METRICS,
     PROMETHEUS_DIR,
@@ -93,6 +94,11 @@ def test_the_alerts_cover_backlog_workers_errors_dead_letters_and_the_reconciler
     for name, rule in rules.items():
         assert rule["labels"]["severity"] in ("warning", "critical"), name
         assert rule["annotations"]["summary"] and rule["annotations"]["description"], name
+
+
+def test_the_reconciler_alert_and_kbm_doctor_call_it_late_at_the_same_age() -> None:
+    expr = alerts()["KbmReconcilerBehind"]["expr"]
+    assert expr.endswith(f"> {RECONCILER_LATE_S}"), expr
 
 
 def test_the_alerts_use_only_metrics_the_project_exports() -> None:

@@ -67,7 +67,9 @@ def test_stats_count_the_worker_processes_not_the_doctors_client_heartbeat(
     # And it names the queues no worker consumes
     assert lines[1:] == [f"no worker consumes {queue}" for queue in ("parsing", "ai", "notion")]
     # And the doctor counted the same one
-    assert checks["Worker availability"].detail == "1 worker processes alive"
+    assert checks["Worker availability"].detail == (
+        "1 worker processes alive, but no worker consumes parsing, ai, notion"
+    )
 
 
 def test_stats_without_redis_is_one_line() -> None:
