@@ -227,6 +227,16 @@ class ItemStates(ABC):
                 )
                 .execute()
             )
+            # Their runs were waiting too (queued, or reset to pending): the stage counts
+            # say cancelled, not queued. Runs under way end with their step.
+            StageRun.update(status=Status.CANCELLED.value, finished_at=now).where(
+                StageRun.item.in_(
+                    TaskItem.select(TaskItem.id).where(
+                        (TaskItem.task == task_id) & (TaskItem.status == Status.CANCELLED.value)
+                    )
+                )
+                & StageRun.status.in_([Status.PENDING.value, Status.QUEUED.value])
+            ).execute()
             Task.update(status=Status.CANCELLED.value, updated_at=now).where(
                 (Task.id == task_id) & Task.status.not_in([s.value for s in TERMINAL])
             ).execute()

@@ -224,6 +224,9 @@ def test_cancelling_cancels_every_waiting_item_and_keeps_counters_consistent(
     client: TestClient,
 ) -> None:
     task_id = _created(client.simulate_post("/api/pipeline", json={"urls": urls(4)}), 4)
+    before = client.simulate_get(f"/api/tasks/history/{task_id}").json["data"]
+    sent = before["stage_counts"]["parse"]["queued"]
+    assert sent > 0
 
     result = client.simulate_post(f"/api/tasks/history/{task_id}/cancel")
 
@@ -235,6 +238,9 @@ def test_cancelling_cancels_every_waiting_item_and_keeps_counters_consistent(
     assert data["completed_items"] + data["failed_items"] + data["cancelled_items"] == 4
     assert data["pending_items"] == 0
     assert data["progress"] == 100.0
+    # The runs that waited in the queue are cancelled too: no stage count says queued
+    parse = data["stage_counts"]["parse"]
+    assert (parse["queued"], parse["pending"], parse["cancelled"]) == (0, 0, sent)
     items = client.simulate_get(f"/api/tasks/history/{task_id}/items").json["data"]["items"]
     assert {item["status"] for item in items} == {"cancelled"}
 
