@@ -27,7 +27,7 @@ from shared.db import database, locked
 from shared.errors import InvalidRequest, NotFound
 from shared.feed_limits import PRIORITIES
 from shared.models import Feed, FeedEntry, utcnow
-from shared.pipeline import TASK_TYPES
+from shared.pipeline import PARSE, TASK_TYPES
 from shared.tasks import TaskService
 from shared.urls import InvalidURL, normalize_url
 from shared.views import iso
@@ -104,30 +104,49 @@ class FeedService:
         *,
         every: object = None,
         stages: object = None,
-        priority: str = "normal",
+        priority: str | None = None,
         owner: str | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Register a feed (or update the one with this URL); return it and if it is new."""
+        """Register a feed (or update the one with this URL); return it and if it is new.
+
+        A new feed takes the defaults of what is not given (every hour, every stage,
+        normal priority); an existing one changes only what is given.
+        """
         try:
             key = normalize_url(url)  # type: ignore[arg-type]
         except (InvalidURL, TypeError) as ex:
             raise InvalidRequest("url", str(ex)) from None
-        interval = DEFAULT_EVERY if every is None else parse_every(every)
-        stage_names = TaskService.stages_of(stages, FEED_TASK_TYPE)
-        if priority not in PRIORITIES:
-            raise InvalidRequest("priority", f"expected one of {', '.join(PRIORITIES)}")
-        values = {
-            "every_seconds": int(interval.total_seconds()),
-            "stages": stage_names,
-            "priority": priority,
-        }
+        given: dict[str, Any] = {}
+        if every is not None:
+            given["every_seconds"] = int(parse_every(every).total_seconds())
+        if stages is not None:
+            given["stages"] = TaskService.stages_of(stages, FEED_TASK_TYPE)
+            if given["stages"][0] != PARSE.name:
+                # A feed's entries are links never seen before: nothing else could run.
+                raise InvalidRequest(
+                    "stages",
+                    f"a feed's entries are new links, so its stages begin with {PARSE.name} "
+                    f"(got {', '.join(given['stages'])})",
+                )
+        if priority is not None:
+            if priority not in PRIORITIES:
+                raise InvalidRequest("priority", f"expected one of {', '.join(PRIORITIES)}")
+            given["priority"] = priority
         with database.atomic():
             feed = Feed.get_or_none(Feed.url == key)
             created = feed is None
             if feed is None:
-                feed = Feed.create(url=key, owner=owner, next_poll_at=utcnow(), **values)
+                defaults = {
+                    "every_seconds": int(DEFAULT_EVERY.total_seconds()),
+                    "stages": DEFAULT_STAGES,
+                    "priority": "normal",
+                }
+                feed = Feed.create(
+                    url=key, owner=owner, next_poll_at=utcnow(), **(defaults | given)
+                )
             else:
-                Feed.update(**values).where(Feed.id == feed.id).execute()
+                if given:
+                    Feed.update(**given).where(Feed.id == feed.id).execute()
                 feed = Feed.get_by_id(feed.id)
         return feed_view(feed), created
 

@@ -153,7 +153,8 @@ class FeedBody(Strict):
     url: Url
     every: Every | None = None
     stages: Annotated[list[StageName], Field(min_length=1)] | None = None
-    priority: Priority = "normal"
+    #: A new feed's default is normal; an existing feed keeps its own unless given.
+    priority: Priority | None = None
 
 
 class FeedChange(Strict):

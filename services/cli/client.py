@@ -133,10 +133,12 @@ class GatewayClient:
         *,
         every: str | None = None,
         stages: list[str] | None = None,
-        priority: str = "normal",
+        priority: str | None = None,
     ) -> dict[str, Any]:
-        """Register a feed (or update the one with this URL)."""
-        body: dict[str, Any] = {"url": url, "priority": priority}
+        """Register a feed (or change what is given of the one with this URL)."""
+        body: dict[str, Any] = {"url": url}
+        if priority:
+            body["priority"] = priority
         if every:
             body["every"] = every
         if stages:

@@ -59,13 +59,18 @@ def _show_feed(item: dict[str, Any], as_json: bool) -> None:
 @feed.command("add")
 @click.argument("url")
 @click.option("--every", default=None, help="how often to poll: 30m, 1h (default), 1d")
-@click.option("--stages", default=None, help="comma-separated stages (default all)")
+@click.option("--stages", default=None, help="comma-separated stages, parse first (default all)")
 @click.option(
-    "--priority", type=click.Choice(["high", "normal", "low"]), default="normal", show_default=True
+    "--priority",
+    type=click.Choice(["high", "normal", "low"]),
+    default=None,
+    help="feeding priority of its tasks (default normal)",
 )
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
-def feed_add(url: str, every: str | None, stages: str | None, priority: str, as_json: bool) -> None:
-    """Register a feed (or change the one with this URL); it is polled at the next tick."""
+def feed_add(
+    url: str, every: str | None, stages: str | None, priority: str | None, as_json: bool
+) -> None:
+    """Register a feed, polled at the next tick; for a known URL, change what is given."""
     stage_list = [name.strip() for name in stages.split(",") if name.strip()] if stages else None
     _show_feed(client().add_feed(url, every=every, stages=stage_list, priority=priority), as_json)
 

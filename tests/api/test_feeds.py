@@ -29,6 +29,15 @@ def test_a_feed_is_registered_read_listed_paused_resumed_and_removed(client: Tes
     )
     assert again.status_code == 200
     assert (again.json["data"]["id"], again.json["data"]["stages"]) == (feed["id"], ["parse"])
+    # What is not given stays as it was: the 2 h interval, the one stage
+    changed = client.simulate_post(
+        "/api/feeds", json={"url": "https://blog.example.org/feed", "priority": "high"}
+    ).json["data"]
+    assert (changed["every_seconds"], changed["stages"], changed["priority"]) == (
+        7200,
+        ["parse"],
+        "high",
+    )
 
     listed = client.simulate_get("/api/feeds").json["data"]
     assert (listed["total"], [f["id"] for f in listed["feeds"]]) == (1, [feed["id"]])
@@ -56,6 +65,13 @@ def test_bad_feed_bodies_name_the_field(client: TestClient) -> None:
         "colour",
     )
     assert_problem(client.simulate_patch("/api/feeds/1", json={"paused": "maybe"}), 400, "paused")
+    # A feed's entries are new links: stages that skip parse could never run
+    refused = client.simulate_post(
+        "/api/feeds", json={"url": "https://x.org/f", "stages": ["enrich", "publish"]}
+    )
+    assert_problem(refused, 400, "stages")
+    assert "its stages begin with parse (got enrich, publish)" in refused.json["detail"]
+    assert client.simulate_get("/api/feeds").json["data"]["total"] == 0
 
 
 def test_a_task_scheduled_for_later_answers_pending_with_its_time_and_sends_nothing(
