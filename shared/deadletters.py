@@ -91,17 +91,23 @@ def requeue_dead_letters(
     broker: dramatiq.Broker,
     ids: Iterable[str] | None = None,
     limits: FeedLimits | None = None,
-) -> dict[str, int]:
-    """Send dead letters again (all, or those whose ids are given); drop them from the XQ."""
+) -> dict[str, Any]:
+    """Send dead letters again (all, or those whose ids are given); drop them from the XQ.
+
+    Return how many were requeued, how many skipped (their item could not be reopened),
+    and the given ids that are no dead letter (``unknown``: a typo, or one already sent).
+    """
     wanted = set(ids) if ids is not None else None
     requeued = skipped = 0
     reopened: list[str] = []
+    found: set[str] = set()
     for queue in QUEUES:
         xq, bodies = _keys(queue)
         members = [member.decode() for member in client.zrange(xq, 0, -1)]  # type: ignore[union-attr]
         for member in members:
             if wanted is not None and member not in wanted:
                 continue
+            found.add(member)
             message = _decode(client.hget(bodies, member))
             if message and _send_again(broker, message, reopened):
                 requeued += 1
@@ -113,7 +119,8 @@ def requeue_dead_letters(
             pipe.execute()
     if reopened:
         feed_all(broker, limits or FeedLimits(), reopened)
-    return {"requeued": requeued, "skipped": skipped}
+    unknown = sorted(wanted - found) if wanted is not None else []
+    return {"requeued": requeued, "skipped": skipped, "unknown": unknown}
 
 
 def _send_again(broker: dramatiq.Broker, message: dict[str, Any], reopened: list[str]) -> bool:

@@ -74,6 +74,8 @@ class Requeued(Shape):
 
     requeued: int
     skipped: int
+    #: Ids given that are no dead letter (mistyped, or sent again already).
+    unknown: list[str]
 
 
 class Check(Shape):

@@ -98,6 +98,12 @@ def dead_letters(
     if requeue_ids or requeue_all:
         result = gateway.requeue(None if requeue_all else list(requeue_ids))
         click.echo(f"{result['requeued']} requeued, {result['skipped']} skipped")
+        unknown = result.get("unknown") or []
+        if unknown:
+            # A typo'd id, or one another requeue sent already: say so, and fail.
+            raise click.ClickException(
+                f"no dead letter with id {', '.join(unknown)} (`kbm dead-letters` lists them)"
+            )
         return
     letters = gateway.dead_letters(queue=queue)
     if as_json:

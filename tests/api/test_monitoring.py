@@ -135,3 +135,15 @@ def test_routes_needing_an_unreachable_part_are_503_problems(settings: Settings)
     result = no_database.simulate_get("/api/tasks/history")
     problem = assert_problem(result, 503)
     assert "127.0.0.1" not in problem["detail"]
+
+
+def test_requeuing_ids_that_are_no_dead_letter_names_them(client: TestClient) -> None:
+    result = client.simulate_post(
+        "/api/monitoring/dead-letters/requeue", json={"ids": ["no-such-id", "another"]}
+    )
+    assert result.status_code == 200
+    assert result.json["data"] == {
+        "requeued": 0,
+        "skipped": 0,
+        "unknown": ["another", "no-such-id"],
+    }

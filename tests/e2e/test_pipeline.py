@@ -301,3 +301,17 @@ def test_dead_letters_show_their_error_and_requeue_reruns_the_item(
     assert (task["status"], task["completed_items"], task["failed_items"]) == ("completed", 1, 0)
     with stack.http() as client:
         assert client.get("/api/monitoring/dead-letters").json()["data"]["dead_letters"] == []
+
+    # And the same id again is no dead letter any more: named, and a failure
+    again = subprocess.run(
+        [*kbm, "dead-letters", "--requeue", letter["id"]],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 1
+    assert again.stdout.strip() == "0 requeued, 0 skipped"
+    assert again.stderr.strip() == (
+        f"Error: no dead letter with id {letter['id']} (`kbm dead-letters` lists them)"
+    )
