@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from services.cli import output
+from services.cli import output, times
 from services.cli.command import KbmCommand, client, settings
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def dead_letters(
             letter["queue"],
             letter["actor"],
             letter.get("item_id"),
-            letter["dead_at"],
+            times.local(letter["dead_at"]),
             (letter.get("error") or "")[:70],
         ]
         for letter in letters

@@ -44,8 +44,8 @@ def task_text(task: dict[str, Any]) -> str:
         f"{task['failed_items']} failed, {task['cancelled_items']} cancelled",
         f"  feeding: {task.get('waiting_items', 0)} waiting to be fed, "
         f"{task.get('queued_items', 0)} queued, {task.get('running_items', 0)} running",
-        f"  created {task['created_at']}, started {task['started_at'] or '-'}, "
-        f"finished {task['finished_at'] or '-'}",
+        f"  created {local(task['created_at'])}, started {local(task['started_at'])}, "
+        f"finished {local(task['finished_at'])}",
     ]
     if task.get("run_at") and task["status"] == "pending":
         lines.insert(1, f"  scheduled for {local(task['run_at'])} ({task['run_at']})")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import click
 import pytest
 
+from services.cli.output import task_text
 from services.cli.times import local, parse_at
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -46,3 +47,23 @@ def test_what_is_no_time_is_refused_with_examples(text: str) -> None:
 def test_api_times_are_shown_in_the_local_zone_with_its_name() -> None:
     assert local("2026-12-24T07:00:00.000Z") == "2026-12-24 08:00:00 CET"
     assert local(None) == "-"
+
+
+def test_a_task_report_shows_its_times_in_the_local_zone() -> None:
+    task = {
+        "id": 5,
+        "type": "pipeline",
+        "status": "completed",
+        "progress": 100.0,
+        "total_items": 1,
+        "completed_items": 1,
+        "failed_items": 0,
+        "cancelled_items": 0,
+        "created_at": "2026-12-05T01:34:22.104Z",
+        "started_at": "2026-12-05T01:34:22.139Z",
+        "finished_at": None,
+    }
+    assert (
+        "  created 2026-12-05 02:34:22 CET, started 2026-12-05 02:34:22 CET, finished -"
+        in task_text(task).splitlines()
+    )
