@@ -64,8 +64,10 @@ def validate_url(url: object) -> str:
         port = parts.port
     except ValueError as ex:
         raise InvalidURL(f"is malformed ({ex})") from None
+    if not parts.scheme:
+        raise InvalidURL("has no scheme: write it with https:// (or http://)")
     if parts.scheme.lower() not in DEFAULT_PORTS:
-        raise InvalidURL(f"scheme must be http or https, got {parts.scheme or 'none'!r}")
+        raise InvalidURL(f"scheme must be http or https, got {parts.scheme!r}")
     if not parts.hostname:
         raise InvalidURL("has no host")
     if "@" in parts.netloc:

@@ -20,10 +20,13 @@ import click
 from services.cli.client import GatewayClient
 from shared.logs import configure_logging
 from shared.settings import Settings
+from shared.urls import InvalidURL, validate_url
 
 #: Keys of the root context's ``meta``: ``-v`` was given; the settings read once.
 VERBOSE = "kbm.verbose"
 SETTINGS = "kbm.settings"
+#: Refused URLs named one by one in an error; the rest are counted.
+MAX_REFUSED_SHOWN = 10
 
 
 def _remember_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -92,16 +95,36 @@ class KbmGroup(click.Group):
 
 
 def read_urls(urls: tuple[str, ...], file: Path | None) -> list[str]:
-    """Return the URLs given as arguments and in ``file`` (``-``: stdin), one per line."""
-    collected = list(urls)
+    """Return the URLs given as arguments and in ``file`` (``-``: stdin), one per line.
+
+    Every URL is checked as the gateway checks it; those that are no http(s) URL are
+    named with their line (or argument) and nothing is sent.
+    """
+    given = [(f"argument {n}", url) for n, url in enumerate(urls, 1)]
     if file is not None:
         text = sys.stdin.read() if str(file) == "-" else _read_text(file)
-        collected += [
-            line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+        given += [
+            (f"{file} line {n}", line.strip())
+            for n, line in enumerate(text.splitlines(), 1)
+            if line.strip() and not line.startswith("#")
         ]
-    if not collected:
+    if not given:
         raise click.UsageError("give URLs as arguments or with -f FILE (one per line)")
-    return collected
+    refused = []
+    for where, url in given:
+        try:
+            validate_url(url)
+        except InvalidURL as ex:
+            refused.append(f"{where}: {url!r} {ex}")
+    if refused:
+        shown = refused[:MAX_REFUSED_SHOWN]
+        more = len(refused) - len(shown)
+        raise click.ClickException(
+            "not a URL to submit, nothing was sent:\n  "
+            + "\n  ".join(shown)
+            + (f"\n  and {more} more" if more else "")
+        )
+    return [url for _, url in given]
 
 
 def _read_text(file: Path) -> str:

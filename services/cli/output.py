@@ -18,6 +18,30 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def counted(count: int, noun: str) -> str:
+    """Return ``count`` with ``noun``, plural but for one ("1 item", "3 items")."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def created_text(created: dict[str, Any], sent: int) -> str:
+    """Return the line that says a task was created from ``sent`` URLs, and how."""
+    task_id, total = created["task_id"], created["total_items"]
+    if created["status"] == "pending":
+        line = (
+            f"task {task_id} scheduled for {local(created.get('run_at'))} with "
+            f"{counted(total, 'item')} (kbm cancel {task_id} to drop it)"
+        )
+    else:
+        line = f"task {task_id} queued with {counted(total, 'item')}"
+    if sent > total:
+        # Links are one per normalised URL: tracking parameters and fragments aside.
+        line += (
+            f"; {sent - total} of the {sent} URLs given are a link given before "
+            "(the same once normalised)"
+        )
+    return line
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """Return rows as an aligned text table."""
     cells = [[str(header) for header in headers]] + [

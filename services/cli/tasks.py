@@ -81,14 +81,12 @@ def submit(
     if not watch:
         if as_json:
             output.emit_json(created)
-        elif created["status"] == "pending":
-            click.echo(
-                f"task {task_id} scheduled for {times.local(created.get('run_at'))} "
-                f"with {created['total_items']} items (kbm cancel {task_id} to drop it)"
-            )
         else:
-            click.echo(f"task {task_id} queued with {created['total_items']} items")
+            click.echo(output.created_text(created, len(url_list)))
         return
+    if not as_json:
+        # Said before the bars: Ctrl-C stops watching, the task goes on under this id.
+        click.echo(output.created_text(created, len(url_list)))
     if as_json:
         task = poll_until_finished(lambda: gateway.task(task_id), interval)
     else:

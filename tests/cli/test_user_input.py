@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import pytest
 
-from services.cli.output import items_text
+from services.cli.output import created_text, items_text
 from services.cli.times import refuse_past
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,3 +99,35 @@ def test_an_items_error_is_shown_whole_with_its_cause() -> None:
     assert all(len(line) <= 80 for line in lines[4:])
     assert lines[4].startswith("      error: parse: FetchError")
     assert " ".join(line.strip() for line in lines[4:]) == f"error: {error}"
+
+
+def test_the_created_line_counts_links_and_says_which_urls_were_one() -> None:
+    created = {"task_id": 44, "total_items": 1, "status": "queued"}
+    assert created_text(created, 1) == "task 44 queued with 1 item"
+    assert created_text(created, 4) == (
+        "task 44 queued with 1 item; 3 of the 4 URLs given are a link given before "
+        "(the same once normalised)"
+    )
+    later = {"task_id": 9, "total_items": 2, "status": "pending", "run_at": None}
+    assert created_text(later, 2) == "task 9 scheduled for - with 2 items (kbm cancel 9 to drop it)"
+
+
+@pytest.mark.parametrize("command", [["run", "--local"], ["submit"]])
+def test_urls_that_cannot_be_submitted_are_named_with_their_line(
+    command: list[str], tmp_path: Path
+) -> None:
+    (tmp_path / "reading-list.txt").write_text(
+        "# my list\nhttps://example.com/a\n\nnot a url\nexample.org/page\n"
+    )
+
+    result = _kbm(*command, "ftp://example.net/x", "-f", "reading-list.txt", cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "Error: not a URL to submit, nothing was sent:",
+        "  argument 1: 'ftp://example.net/x' scheme must be http or https, got 'ftp'",
+        "  reading-list.txt line 4: 'not a url' contains whitespace or control characters",
+        "  reading-list.txt line 5: 'example.org/page' has no scheme: write it with https:// "
+        "(or http://)",
+    ]
+    assert not (tmp_path / "kbm.db").exists()  # nothing was started

@@ -116,7 +116,7 @@ def test_an_invalid_link_is_refused_with_the_gateways_reason_next_to_the_form(
 
     error = page.locator("#submit-error")
     expect(error).to_contain_text("Link 2 (not)")
-    expect(error).to_contain_text("scheme must be http or https")
+    expect(error).to_contain_text("has no scheme: write it with https://")
     expect(page.get_by_label("Links, one per line")).to_have_attribute("aria-invalid", "true")
 
 

@@ -86,7 +86,7 @@ def test_a_task_submitted_for_later_waits_then_runs_on_time(
 
     printed = _kbm(stack, "submit", url, "--stages", "parse", "--at", "+4s")
 
-    found = re.search(r"task (\d+) scheduled for (.+) with 1 items", printed)
+    found = re.search(r"task (\d+) scheduled for (.+) with 1 item ", printed)
     assert found, printed
     task_id = int(found[1])
     pending = _get(stack, f"/api/tasks/history/{task_id}")

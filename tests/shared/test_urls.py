@@ -31,7 +31,7 @@ def test_normalising_is_idempotent() -> None:
     ("given", "reason"),
     [
         ("ftp://example.com/file", "scheme must be http or https"),
-        ("example.com/page", "scheme must be http or https"),
+        ("example.com/page", "has no scheme: write it with https://"),
         ("http:///path", "has no host"),
         ("", "is empty"),
         ("http://exa mple.com", "whitespace"),
