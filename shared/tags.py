@@ -158,11 +158,17 @@ def merge_tags(names: Sequence[str], into: str) -> list[int]:
     """Merge the tags ``names`` into the tag ``into``; return the links whose tags changed.
 
     Every link carrying one of ``names`` carries ``into`` instead, in its enrichment's
-    tags and its tag rows; the merged tags leave the vocabulary.
+    tags and its tag rows; the merged tags leave the vocabulary. When no tag is named
+    ``into`` yet, the first of ``names`` is renamed to it and the others merged in.
     """
     with database.atomic():
+        sources = [_existing(name) for name in names]
+        if sources and _named(into) is None:
+            renamed = rename_tag(sources[0].name, into)
+            rest = [tag.name for tag in sources[1:]]
+            return sorted(set(renamed) | set(merge_tags(rest, into) if rest else []))
         target = _existing(into)
-        merged = [tag for tag in map(_existing, names) if tag.id != target.id]
+        merged = [tag for tag in sources if tag.id != target.id]
         if not merged:
             return []
         ids = [tag.id for tag in merged]
@@ -199,11 +205,17 @@ def rename_tag(old: str, new: str) -> list[int]:
     return sorted(link_ids)
 
 
-def _existing(name: str) -> Tag:
-    """Return the tag ``name`` (exactly, else in any case); raise if there is none."""
+def _named(name: str) -> Tag | None:
+    """Return the tag ``name`` (exactly, else in any case), or None."""
     tag = Tag.get_or_none(Tag.name == name)
     if tag is None:
-        tag = Tag.select().where(fn.LOWER(Tag.name) == name.strip().lower()).first()
+        tag = Tag.select().where(fn.LOWER(Tag.name) == " ".join(name.split()).lower()).first()
+    return tag
+
+
+def _existing(name: str) -> Tag:
+    """Return the tag ``name`` (exactly, else in any case); raise if there is none."""
+    tag = _named(name)
     if tag is None:
         raise NotFound(f"no tag named {name!r} (`kbm tags` lists them)")
     return tag

@@ -70,6 +70,6 @@ def _report(answer: dict[str, Any], as_json: bool) -> None:
         return
     tasks = answer["republish_tasks"]
     click.echo(
-        f"tag {answer['tag']!r}: {len(answer['links'])} links changed"
+        f"tag {answer['tag']!r}: {output.counted(len(answer['links']), 'link')} changed"
         + (f"; publishing again in task {', '.join(map(str, tasks))}" if tasks else "")
     )

@@ -182,7 +182,8 @@ def cancel(task_id: int) -> None:
     """Cancel a task: waiting items never run, running ones stop after their step."""
     task = client().cancel(task_id)
     click.echo(
-        f"task {task_id} {task['status']}: {task.get('cancelled_now', 0)} items cancelled now, "
+        f"task {task_id} {task['status']}: "
+        f"{output.counted(task.get('cancelled_now', 0), 'item')} cancelled now, "
         f"{task['pending_items']} still finishing their current step"
     )
 

@@ -118,13 +118,28 @@ def test_renaming_to_an_existing_name_merges(db: str) -> None:
         assert Enrichment.get(Enrichment.link == link).tags == ["Qubit"]
 
 
+def test_merging_into_a_name_no_tag_has_yet_makes_it_that_tag(db: str) -> None:
+    with database.connection_context():
+        first, second = _links(2)
+        _enrich(first, ["ML", "qubits"])
+        _enrich(second, ["Machine-Learning", "ML"])
+
+        changed = tags.merge_tags(["ML", "Machine-Learning"], "machine learning")
+
+        assert changed == [first, second]
+        assert Enrichment.get(Enrichment.link == first).tags == ["machine learning", "qubits"]
+        assert Enrichment.get(Enrichment.link == second).tags == ["machine learning"]
+        assert [(tag.name, tag.uses) for tag in tags.vocabulary()] == [
+            ("machine learning", 2),
+            ("qubits", 1),
+        ]
+
+
 def test_unknown_tags_and_blank_names_are_refused(db: str) -> None:
     with database.connection_context():
         tags.add_tags(["a tag"], source="edit")
         with pytest.raises(NotFound, match="no tag named 'nothing'"):
             tags.merge_tags(["nothing"], "a tag")
-        with pytest.raises(NotFound, match="no tag named 'else'"):
-            tags.merge_tags(["a tag"], "else")
         with pytest.raises(InvalidRequest, match="must not be blank"):
             tags.rename_tag("a tag", "  ")
 

@@ -36,13 +36,17 @@ def test_kbm_tags_merge_and_rename_change_every_link(served_gateway: str) -> Non
     first = enriched_link(1, ["ML", "qubits"])
     second = enriched_link(2, ["machine-learning"])
 
-    code, text = _kbm("tags", "merge", "ML", "machine-learning", "machine learning")
-    assert code != 0 and "no tag named 'machine learning'" in text
+    code, text = _kbm("tags", "merge", "ML", "nothing-like-it", "machine learning")
+    assert code != 0 and "no tag named 'nothing-like-it'" in text
 
-    code, text = _kbm("tags", "merge", "ML", "machine-learning")
+    # Into a name no tag has yet: the tags become that one
+    code, text = _kbm("tags", "merge", "ML", "machine-learning", "machine learning")
     assert code == 0, text
-    assert text.strip() == "tag 'machine-learning': 1 links changed"
-    code, text = _kbm("tags", "rename", "machine-learning", "Machine Learning")
+    assert text.strip() == "tag 'machine learning': 2 links changed"
+    code, text = _kbm("tags", "merge", "machine learning", "Machine Learning")
+    assert code == 0, text
+    assert text.strip() == "tag 'Machine Learning': 0 links changed"
+    code, text = _kbm("tags", "rename", "machine learning", "Machine Learning")
     assert code == 0, text
 
     with database.connection_context():
