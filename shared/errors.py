@@ -39,6 +39,10 @@ class EnrichmentError(RetryableError):
     """The AI provider failed this time."""
 
 
+class UnusableEnrichment(PermanentError):
+    """A deterministic provider's answer breaks the contract: asking again gives it again."""
+
+
 class PublishError(RetryableError):
     """The publisher failed this time."""
 

@@ -17,7 +17,7 @@ from services.ai.providers import (
 )
 from services.ai.providers.local import LocalProvider
 from services.ai.vocabulary import vocabulary_of
-from shared.errors import EnrichmentError, MissingInput
+from shared.errors import EnrichmentError, KbmError, MissingInput, UnusableEnrichment
 from shared.settings import Settings
 
 __all__ = ["SHORT_TEXT_WORDS", "build_provider", "enrich_article", "wants_openai"]
@@ -54,7 +54,8 @@ def enrich_article(
     """Enrich ``article`` with ``provider`` and return the checked, tidied result.
 
     Raises :class:`MissingInput` when the article has no text, and
-    :class:`EnrichmentError` when the provider's answer breaks the contract.
+    :class:`EnrichmentError` when the provider's answer breaks the contract
+    (:class:`UnusableEnrichment` when the provider answers the same every time).
     """
     if not article.text.strip():
         raise MissingInput(f"article {article.url} has no text to enrich; parse it first")
@@ -73,27 +74,31 @@ def _checked(
     where = f"provider {provider.name} on {article.url}"
     summary = result.summary.strip()
     if not summary:
-        raise EnrichmentError(f"{where} returned an empty summary")
+        raise _unusable(provider, f"{where} returned an empty summary")
     by_lowercase = {name.lower(): name for name in provider.categories}
     category = by_lowercase.get(result.category.strip().lower())
     if category is None:
-        raise EnrichmentError(
+        raise _unusable(
+            provider,
             f"{where} returned category {result.category!r}, "
-            f"not one of {', '.join(provider.categories)}"
+            f"not one of {', '.join(provider.categories)}",
         )
     vocabulary = vocabulary_of(existing_tags)
     given = len(_distinct(result.tags))
     # A settled vocabulary lets an article carry fewer tags rather than new ones.
     expected = 1 if vocabulary.settled else MIN_TAGS
     if given < expected and len(article.text.split()) >= SHORT_TEXT_WORDS:
-        raise EnrichmentError(f"{where} returned {given} tags, expected {expected} or more")
+        raise _unusable(
+            provider,
+            f"{where} returned {given} tag{'' if given == 1 else 's'}, expected {expected} or more",
+        )
     # The vocabulary may drop a tag that is no topic: fewer tags, but no generic ones.
     language = result.language or article.language
     text = f"{article.title}\n{article.text}"
     tags = vocabulary.resolve(result.tags, text, language)[:MAX_TAGS]
     if result.sentiment not in SENTIMENTS or not -1.0 <= result.sentiment_score <= 1.0:
-        raise EnrichmentError(
-            f"{where} returned sentiment {result.sentiment!r} ({result.sentiment_score})"
+        raise _unusable(
+            provider, f"{where} returned sentiment {result.sentiment!r} ({result.sentiment_score})"
         )
     return replace(result, summary=summary, category=category, tags=tags)
 
@@ -108,3 +113,14 @@ def _distinct(tags: Sequence[str]) -> list[str]:
             seen.add(cleaned.lower())
             kept.append(cleaned)
     return kept
+
+
+def _unusable(provider: Provider, message: str) -> KbmError:
+    """Return the error of an answer that breaks the contract.
+
+    A model may answer better when asked again (``EnrichmentError``, retried); the
+    offline provider answers the same every time, so its error is final.
+    """
+    if getattr(provider, "deterministic", False):
+        return UnusableEnrichment(message)
+    return EnrichmentError(message)

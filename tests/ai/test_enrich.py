@@ -9,7 +9,13 @@ from services.ai.enrich import build_provider, enrich_article
 from services.ai.providers import ArticleInput, Enrichment
 from services.ai.providers.local import LocalProvider
 from services.ai.providers.openai import OpenAIProvider
-from shared.errors import ConfigurationError, EnrichmentError, MissingInput, PermanentError
+from shared.errors import (
+    ConfigurationError,
+    EnrichmentError,
+    MissingInput,
+    PermanentError,
+    UnusableEnrichment,
+)
 from shared.settings import Settings
 
 TEXT = """\
@@ -203,7 +209,7 @@ def test_answer_is_tidied() -> None:
     [
         ({"category": "Cooking"}, "not one of Science, Other"),
         ({"summary": "   "}, "empty summary"),
-        ({"tags": ["quantum", "Quantum"]}, "1 tags"),
+        ({"tags": ["quantum", "Quantum"]}, "returned 1 tag, expected 3 or more"),
         ({"sentiment": "angry"}, "sentiment"),
         ({"sentiment_score": 1.5}, "sentiment"),
     ],
@@ -213,6 +219,16 @@ def test_broken_answer_is_an_enrichment_error(change: dict[str, object], message
 
     with pytest.raises(EnrichmentError, match=message):
         enrich_article(StubProvider(answer), ARTICLE, [])
+
+
+def test_a_broken_answer_of_a_provider_that_answers_the_same_every_time_is_final() -> None:
+    provider = StubProvider(replace(GOOD, tags=["quantum"]))
+    provider.deterministic = True  # type: ignore[attr-defined]
+
+    with pytest.raises(UnusableEnrichment, match="returned 1 tag, expected 3") as caught:
+        enrich_article(provider, ARTICLE, [])
+    assert isinstance(caught.value, PermanentError)  # not retried: the answer would not change
+    assert not isinstance(caught.value, EnrichmentError)
 
 
 def test_few_tags_are_accepted_for_a_short_text() -> None:

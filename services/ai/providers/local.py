@@ -36,6 +36,8 @@ class LocalProvider:
 
     name = "local"
     model = MODEL
+    #: The same article gets the same answer: an unusable one is not asked for again.
+    deterministic = True
 
     def __init__(self, categories: Sequence[str], summary_sentences: int) -> None:
         if not categories:
