@@ -81,6 +81,9 @@ def _not_a_failed_message(record: logging.LogRecord) -> bool:
 
 #: Loggers whose routine lines a watched run leaves out (warnings and errors still show).
 ROUTINE_LOGGERS = ("shared.migrations",)
+#: Libraries whose warnings are notes about their own heuristics ("discarding data"):
+#: the run reports what it makes of a page itself.
+LIBRARY_LOGGERS = ("trafilatura", "readability", "newspaper", "htmldate", "courlan", "justext")
 
 
 @contextmanager
@@ -89,8 +92,9 @@ def brief_worker_logs(level: str) -> Iterator[None]:
 
     For a run someone watches in a terminal (local mode), which reports failed attempts
     itself: Dramatiq's lines about failed messages are left out, and so are the routine
-    lines of :data:`ROUTINE_LOGGERS` (the schema's migrations). ``DEBUG`` (``kbm -v``)
-    keeps every line, tracebacks included.
+    lines of :data:`ROUTINE_LOGGERS` (the schema's migrations) and the extraction
+    libraries' warnings (:data:`LIBRARY_LOGGERS`). ``DEBUG`` (``kbm -v``) keeps every
+    line, tracebacks included.
     """
     if level == "DEBUG":
         yield
@@ -101,11 +105,13 @@ def brief_worker_logs(level: str) -> Iterator[None]:
     handler.setFormatter(OneLineFormatter())
     handler.addFilter(_not_a_failed_message)
     propagate = dramatiq_logger.propagate
-    routine = {name: logging.getLogger(name).level for name in ROUTINE_LOGGERS}
+    quieted = {name: logging.WARNING for name in ROUTINE_LOGGERS}
+    quieted |= {name: logging.ERROR for name in LIBRARY_LOGGERS}
+    routine = {name: logging.getLogger(name).level for name in quieted}
     dramatiq_logger.addHandler(handler)
     dramatiq_logger.propagate = False
-    for name in routine:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    for name, quiet in quieted.items():
+        logging.getLogger(name).setLevel(quiet)
     try:
         yield
     finally:

@@ -90,10 +90,13 @@ def test_brief_logs_are_single_lines_without_the_failed_messages(
             dramatiq_logger.critical("Consumer encountered an\nunexpected error.", exc_info=True)
         dramatiq_logger.info("Shutting down...")
         logging.getLogger("shared.migrations").info("applied migration 1: create tables")
+        logging.getLogger("trafilatura.core").warning("discarding data: https://e.org/")
 
     err = capsys.readouterr().err
     assert err == "critical: Consumer encountered an unexpected error. (OSError: disk full)\n"
     assert logging.getLogger("dramatiq").propagate is True
+    # The libraries speak again once the run is over
+    assert logging.getLogger("trafilatura").level == logging.NOTSET
 
 
 def test_debug_keeps_every_line_and_its_traceback(
