@@ -42,6 +42,12 @@ class GatewayClient:
             body = response.json()
         except ValueError:
             body = None
+        if response.status_code == 401:
+            # The gateway speaks of headers; kbm sends the one API_TOKEN holds.
+            raise GatewayError(
+                f"the gateway at {self.base_url} refused the token: set API_TOKEN to the "
+                "gateway's (or to a read token for commands that only read)"
+            )
         if response.is_error or not isinstance(body, dict):
             raise GatewayError(self._describe(response, body))
         return body.get("data")

@@ -5,14 +5,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from wsgiref.simple_server import make_server
 
 import click
 import pytest
+from pydantic import SecretStr
 
+from services.cli.client import GatewayClient, GatewayError
 from services.cli.output import created_text, items_text
 from services.cli.times import refuse_past
+from shared.settings import Settings
+from tests.conftest import _QuietHandler, _ThreadedWSGIServer
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -131,3 +137,31 @@ def test_urls_that_cannot_be_submitted_are_named_with_their_line(
         "(or http://)",
     ]
     assert not (tmp_path / "kbm.db").exists()  # nothing was started
+
+
+def test_a_token_the_gateway_refuses_says_which_setting_to_fix(settings: Settings) -> None:
+    from services.api.app import create_app
+
+    secured = settings.model_copy(
+        update={"api_allowed_hosts": ("127.0.0.1",), "api_token": SecretStr("the-right-one")}
+    )
+    server = make_server(
+        "127.0.0.1",
+        0,
+        create_app(secured),
+        server_class=_ThreadedWSGIServer,
+        handler_class=_QuietHandler,
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        for token in (None, "a-wrong-one"):
+            with pytest.raises(GatewayError) as refused:
+                GatewayClient(url, token).task(1)
+            assert str(refused.value) == (
+                f"the gateway at {url} refused the token: set API_TOKEN to the gateway's "
+                "(or to a read token for commands that only read)"
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
