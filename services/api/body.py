@@ -16,7 +16,9 @@ from services.api.schemas import validate
 def too_large(limit: int, size: int | None = None) -> falcon.HTTPContentTooLarge:
     """Return the 413 error for a body over ``limit`` bytes."""
     told = f"request body is {size} bytes" if size is not None else "request body is too large"
-    return falcon.HTTPContentTooLarge(description=f"{told}; the limit is {limit} bytes")
+    return falcon.HTTPContentTooLarge(
+        title="Request body too large", description=f"{told}; the limit is {limit} bytes"
+    )
 
 
 class BoundedJSONHandler(JSONHandler):

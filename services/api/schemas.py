@@ -247,8 +247,28 @@ def _problem(error: ErrorDetails, root: str) -> dict[str, str]:
 M = TypeVar("M", bound=BaseModel)
 
 
+#: JSON's names of the values a body may be.
+_JSON_KINDS = {
+    list: "an array",
+    str: "a string",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+}
+
+
+def _json_kind(value: Any) -> str:
+    """Return what a JSON value is, as JSON calls it."""
+    return "null" if value is None else _JSON_KINDS.get(type(value), type(value).__name__)
+
+
 def validate(model: type[M], data: Any, *, root: str = "body") -> M:
     """Return ``data`` as ``model``; raise ``InvalidRequest`` naming each bad field."""
+    if not isinstance(data, dict):
+        # Pydantic would name the model class, which means nothing to a caller.
+        raise RequestValidationError(
+            [{"field": root, "message": f"expected a JSON object, got {_json_kind(data)}"}]
+        )
     try:
         return model.model_validate(data)
     except ValidationError as ex:

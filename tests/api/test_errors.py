@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -127,10 +128,19 @@ def test_a_body_that_is_not_json_is_a_400_problem(client: TestClient) -> None:
     assert problem["detail"].startswith("request body is not valid JSON: ")
 
 
-def test_a_json_body_that_is_not_an_object_is_a_400_problem(client: TestClient) -> None:
-    problem = assert_problem(client.simulate_post("/api/links", json=["https://a.example/"]), 400)
+@pytest.mark.parametrize(
+    ("body", "kind"), [(["https://a.example/"], "an array"), ("x", "a string"), (None, "null")]
+)
+def test_a_json_body_that_is_not_an_object_is_a_400_problem(
+    client: TestClient, body: object, kind: str
+) -> None:
+    result = client.simulate_post(
+        "/api/links", body=json.dumps(body), content_type="application/json"
+    )
+    problem = assert_problem(result, 400)
 
     assert problem["field"] == "body"
+    assert problem["detail"] == f"body: expected a JSON object, got {kind}"
 
 
 def test_an_unexpected_error_is_a_generic_500_problem_and_is_logged(

@@ -93,6 +93,7 @@ def test_a_body_announced_over_the_cap_is_a_413_problem(
 
     problem = assert_problem(result, 413)
     assert "1024" in problem["detail"]
+    assert problem["title"] == "Request body too large"  # a title like the others, no number
     assert redis_client.llen("dramatiq:parsing") == 0
 
 
