@@ -161,9 +161,10 @@ CMD ["kbm", "migrate"]
 
 # --- the last stage: every service in one image ------------------------------------------
 # What a bare `docker build .` (or `build: .` in a compose file) gets: any kbm command, and
-# the original system's `python scripts/start_workers.py --queue parsing --workers 3`.
+# the original system's `python scripts/start_workers.py --queue parsing --workers 3` and
+# `python scripts/test_async_system.py`.
 FROM runtime AS all
 COPY --from=venv-all /opt/venv /opt/venv
-COPY scripts/start_workers.py /app/scripts/start_workers.py
+COPY scripts/start_workers.py scripts/test_async_system.py /app/scripts/
 EXPOSE 5000 9191
 CMD ["kbm", "--help"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -107,3 +108,31 @@ def test_each_queue_serves_its_metrics_on_its_own_port(
             start_workers.main(argv)
     ports = [command.env["dramatiq_prom_port"] for command in started]
     assert ports == ["9300", "9301", "9302", "9303", "9400"]
+
+
+def test_the_original_test_script_runs_the_doctors_checks(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "test_async_system.py"), "--json"],
+        env={
+            **os.environ,
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+            "DATABASE_URL": f"sqlite:///{tmp_path}/kbm.db",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    checks = {check["name"]: check for check in json.loads(result.stdout)}
+    # The original six, under their names, and Redis's failure named with its fix
+    assert {
+        "Redis connection",
+        "Queue creation",
+        "Worker availability",
+        "Job enqueueing",
+        "Task service",
+        "Queue statistics",
+    } <= set(checks)
+    assert not checks["Redis connection"]["ok"]
+    assert "REDIS_URL" in checks["Redis connection"]["fix"]
