@@ -47,11 +47,24 @@ def print_stats(settings: Settings) -> None:
         print(f"no worker consumes {queue}" + (f": {waiting} messages wait" if waiting else ""))
 
 
+def _positive(text: str) -> int:
+    """Return a count of processes: a whole number from 1."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {count}")
+    return count
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the original script's options and run what they ask for."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queue", help="parsing, ai, notion or default (or a service name)")
-    parser.add_argument("--workers", type=int, help="worker processes (default WORKER_COUNT_*)")
+    parser.add_argument(
+        "--workers", type=_positive, help="worker processes of --queue (default WORKER_COUNT_*)"
+    )
     parser.add_argument("--threads", type=int, help="threads per process")
     parser.add_argument(
         "--metrics-port",
@@ -61,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--stats", action="store_true", help="show queues and workers, then exit")
     args = parser.parse_args(argv)
+    if args.workers is not None and not args.queue:
+        parser.error(
+            "--workers needs --queue; without it every service runs, each with its "
+            "WORKER_COUNT_* processes (WORKER_COUNT_PARSING=5 …)"
+        )
     settings = Settings.from_env()
     if args.stats:
         try:

@@ -136,3 +136,22 @@ def test_the_original_test_script_runs_the_doctors_checks(tmp_path: Path) -> Non
     } <= set(checks)
     assert not checks["Redis connection"]["ok"]
     assert "REDIS_URL" in checks["Redis connection"]["fix"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--workers", "3"], "--workers needs --queue"),
+        (["--queue", "parsing", "--workers", "0"], "expected 1 or more, got 0"),
+    ],
+)
+def test_options_that_would_be_ignored_are_refused(argv: list[str], said: str) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "start_workers.py"), *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert said in result.stderr
