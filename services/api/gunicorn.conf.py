@@ -43,6 +43,9 @@ workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 worker_class = "services.api.worker.GatedASGIWorker"
 # The app has no start-up or shutdown hooks to run.
 asgi_lifespan = "off"
+# gunicorn's control socket ($HOME/.gunicorn/gunicorn.ctl) is one per user, shared by every
+# gateway of the host and removed by whichever stops first; nothing here uses it.
+control_socket_disable = True
 # Connections one worker holds open at once (idle or unfinished ones included).
 worker_connections = 1000
 # Every response closes its connection, as the sync workers' did: a worker that restarts

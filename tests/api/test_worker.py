@@ -39,7 +39,11 @@ def pid_gateway(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
             [sys.executable, "-m", "gunicorn", "-c", str(CONF), "tests.api.tiny_wsgi:asgi_pid_app"],
             cwd=ROOT,
             env={
-                **{k: v for k, v in os.environ.items() if k != "API_TOKEN"},
+                **{
+                    k: v for k, v in os.environ.items() if k not in ("API_TOKEN", "XDG_RUNTIME_DIR")
+                },
+                # A home of its own: what the gateway writes there is the test's to see.
+                "HOME": str(tmp_path / "home"),
                 "PYTHONPATH": str(ROOT),
                 "API_HOST": "127.0.0.1",
                 "API_PORT": str(port),
@@ -79,6 +83,13 @@ def _in_threads(*urls: str) -> tuple[list[threading.Thread], list[tuple[str, flo
     for thread in threads:
         thread.start()
     return threads, answers
+
+
+def test_the_gateway_opens_no_control_socket(pid_gateway: str, tmp_path: Path) -> None:
+    # gunicorn's is one per user ($HOME/.gunicorn/gunicorn.ctl), shared by every gateway
+    # of the host and removed by whichever stops first: the gateway does without it.
+    assert httpx.get(pid_gateway).status_code == 200
+    assert not list((tmp_path / "home").rglob("*.ctl"))
 
 
 def test_a_busy_process_leaves_new_connections_to_a_free_one(pid_gateway: str) -> None:
