@@ -287,14 +287,18 @@ def test_dead_letters_show_their_error_and_requeue_reruns_the_item(
 
     # And requeued once the page is repaired
     site.broken.discard(path)
-    requeue = subprocess.run(
-        [*kbm, "dead-letters", "--requeue", letter["id"]],
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert requeue.stdout.strip() == "1 requeued, 0 skipped", requeue.stderr
+
+    def requeue() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*kbm, "dead-letters", "--requeue", letter["id"]],
+            env=stack.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    sent = requeue()
+    assert sent.stdout.strip() == "1 requeued, 0 skipped", sent.stderr
 
     # Then the item completes and the dead letter is gone
     task = stack.wait_for_task(task_id)
@@ -303,13 +307,7 @@ def test_dead_letters_show_their_error_and_requeue_reruns_the_item(
         assert client.get("/api/monitoring/dead-letters").json()["data"]["dead_letters"] == []
 
     # And the same id again is no dead letter any more: named, and a failure
-    again = subprocess.run(
-        [*kbm, "dead-letters", "--requeue", letter["id"]],
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    again = requeue()
     assert again.returncode == 1
     assert again.stdout.strip() == "0 requeued, 0 skipped"
     assert again.stderr.strip() == (

@@ -93,6 +93,16 @@ def test_an_article_that_says_so_is_declared_and_goes_to_the_ensemble() -> None:
     assert not kind_of(page(f"<p>{WORDS}</p>"), "https://example.com/about").declared_article
 
 
+def thread_of(body: str) -> tuple[str, list[str]]:
+    """Return the forum software recognised in ``body`` and its thread's block texts."""
+    tree = parse_page(page(body))
+    assert tree is not None
+    found = forum.thread_blocks(tree)
+    assert found is not None
+    software, blocks = found
+    return software, [block["text"] for block in blocks]
+
+
 DISCOURSE = "".join(
     f"""<div id="post_{n}" class="topic-body crawler-post">
       <div class="crawler-post-meta"><span class="creator" itemprop="author">
@@ -153,12 +163,7 @@ def test_a_reply_is_read_without_its_quote_of_an_earlier_post_on_the_page() -> N
         + xenforo_post("maria", quoting("tomas", first) + "English for car rental, I think.")
         + xenforo_post("jan", quoting("piet", earlier) + "As was said before the break.")
     )
-    tree = parse_page(page(thread))
-    assert tree is not None
-    found = forum.thread_blocks(tree)
-    assert found is not None
-    software, blocks = found
-    texts = [block["text"] for block in blocks]
+    software, texts = thread_of(thread)
     assert software == "xenforo"
     # The question once, in its own post; maria's reply without the copy nor "said:".
     assert sum(first in text for text in texts) == 1
@@ -183,18 +188,15 @@ def test_a_vbulletin_thread_is_read_post_by_post() -> None:
     thread = vbulletin_post(
         1, "microfast", "30th March 2025, 16:26", "The card plays 23.976 films at 23.951 Hz."
     ) + vbulletin_post(2, "Emulgator", "31st March 2025, 09:02", "Try the older driver first.")
-    tree = parse_page(page(f'<div id="posts">{thread}</div>'))
-    assert tree is not None
-    found = forum.thread_blocks(tree)
-    assert found is not None
-    software, blocks = found
-    assert software == "vbulletin"
-    assert [block["text"] for block in blocks] == [
-        "microfast · 30th March 2025, 16:26",
-        "The card plays 23.976 films at 23.951 Hz.",
-        "Emulgator · 31st March 2025, 09:02",
-        "Try the older driver first.",
-    ]
+    assert thread_of(f'<div id="posts">{thread}</div>') == (
+        "vbulletin",
+        [
+            "microfast · 30th March 2025, 16:26",
+            "The card plays 23.976 films at 23.951 Hz.",
+            "Emulgator · 31st March 2025, 09:02",
+            "Try the older driver first.",
+        ],
+    )
 
 
 def test_a_flarum_thread_is_read_from_its_crawler_view() -> None:
@@ -210,18 +212,15 @@ def test_a_flarum_thread_is_read_from_its_crawler_view() -> None:
         '<div id="app"><main><noscript id="flarum-content"><div class="container">'
         f"<h1>Types of threads</h1><div>{posts}</div></div></noscript></main></div>"
     )
-    tree = parse_page(page(body))
-    assert tree is not None
-    found = forum.thread_blocks(tree)
-    assert found is not None
-    software, blocks = found
-    assert software == "flarum"
-    assert [block["text"] for block in blocks] == [
-        "antonjw",
-        "What kinds of discussion should forum software serve today?",
-        "luceos",
-        "Threads, questions and chat all have their place here.",
-    ]
+    assert thread_of(body) == (
+        "flarum",
+        [
+            "antonjw",
+            "What kinds of discussion should forum software serve today?",
+            "luceos",
+            "Threads, questions and chat all have their place here.",
+        ],
+    )
 
 
 def test_an_invision_5_thread_is_read_post_by_post() -> None:
@@ -240,18 +239,15 @@ def test_an_invision_5_thread_is_read_post_by_post() -> None:
             (7, "paul2009", "Members of the Circle programme see the roadmap early."),
         ]
     )
-    tree = parse_page(page(f"<main>{posts}</main>"))
-    assert tree is not None
-    found = forum.thread_blocks(tree)
-    assert found is not None
-    software, blocks = found
-    assert software == "invision 5"
-    assert [block["text"] for block in blocks] == [
-        "ron1cne · August 26, 2024",
-        "Where can I read the roadmap for the coming releases?",
-        "paul2009 · August 27, 2024",
-        "Members of the Circle programme see the roadmap early.",
-    ]
+    assert thread_of(f"<main>{posts}</main>") == (
+        "invision 5",
+        [
+            "ron1cne · August 26, 2024",
+            "Where can I read the roadmap for the coming releases?",
+            "paul2009 · August 27, 2024",
+            "Members of the Circle programme see the roadmap early.",
+        ],
+    )
 
 
 def test_the_replies_of_a_thread_on_unknown_software_are_kept() -> None:
