@@ -90,11 +90,11 @@ def test_the_setup_callable_applies_the_level_to_a_worker_started_without_kbm(
     [["-v", "worker", "parser"], ["worker", "parser", "-v"], ["worker", "parser", "--verbose"]],
 )
 def test_kbm_verbose_hands_debug_to_the_worker_command_wherever_it_stands(
-    monkeypatch: pytest.MonkeyPatch, logging_restored: None, argv: list[str]
+    monkeypatch: pytest.MonkeyPatch, logging_restored: None, argv: list[str], db: str
 ) -> None:
     started: list[Command] = []
     monkeypatch.setattr(launch, "exec_command", started.append)
-    result = CliRunner().invoke(cli, argv, env={"LOG_LEVEL": "WARNING"})
+    result = CliRunner().invoke(cli, argv, env={"LOG_LEVEL": "WARNING", "DATABASE_URL": db})
     assert result.exit_code == 0, result.output
     (command,) = started
     assert command.env["LOG_LEVEL"] == "DEBUG"
@@ -103,12 +103,12 @@ def test_kbm_verbose_hands_debug_to_the_worker_command_wherever_it_stands(
 
 
 def test_without_verbose_the_commands_started_take_log_level(
-    monkeypatch: pytest.MonkeyPatch, logging_restored: None
+    monkeypatch: pytest.MonkeyPatch, logging_restored: None, db: str
 ) -> None:
     started: list[Command] = []
     monkeypatch.setattr(launch, "exec_command", started.append)
     for argv in (["worker", "ai"], ["scheduler"], ["api"]):
-        result = CliRunner().invoke(cli, argv, env={"LOG_LEVEL": "warning"})
+        result = CliRunner().invoke(cli, argv, env={"LOG_LEVEL": "warning", "DATABASE_URL": db})
         assert result.exit_code == 0, result.output
     assert [command.env["LOG_LEVEL"] for command in started] == ["WARNING"] * 3
     assert not any("-v" in command.argv for command in started)
