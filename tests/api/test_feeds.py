@@ -101,3 +101,16 @@ def test_a_start_time_without_a_zone_is_refused(client: TestClient) -> None:
         "/api/pipeline", json={"urls": urls(1), "run_at": "2030-01-01T08:00:00"}
     )
     assert_problem(result, 400, "run_at")
+
+
+def test_a_start_time_that_has_passed_starts_the_task_at_once(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    result = client.simulate_post(
+        "/api/pipeline", json={"urls": urls(2), "run_at": "2020-01-01T00:00:00Z"}
+    )
+
+    assert result.status_code == 202, result.text
+    data = result.json["data"]
+    assert (data["status"], data["total_items"]) == ("queued", 2)
+    assert redis_client.llen("dramatiq:parsing") == 2
