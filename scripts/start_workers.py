@@ -17,7 +17,7 @@ import redis
 
 from services.cli import launch, output
 from shared.errors import ConfigurationError
-from shared.monitoring import Monitor
+from shared.monitoring import Monitor, unconsumed
 from shared.redact import redact_urls
 from shared.settings import Settings
 
@@ -41,8 +41,7 @@ def print_stats(settings: Settings) -> None:
             f"{worker['host']}  {worker['last_heartbeat_age_s']} s ago"
             + (f"  holding {held}" if held else "")
         )
-    idle = [queue for queue in depths if not any(queue in w["consumes"] for w in workers)]
-    for queue in idle:
+    for queue in unconsumed(depths, workers):
         waiting = depths[queue]["waiting"]
         print(f"no worker consumes {queue}" + (f": {waiting} messages wait" if waiting else ""))
 

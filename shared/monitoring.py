@@ -52,6 +52,12 @@ def processes_only(brokers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [broker for broker in brokers if broker["kind"] == WORKER]
 
 
+def unconsumed(queues: Iterable[str], workers: list[dict[str, Any]]) -> list[str]:
+    """Return the ``queues`` no worker process listed by :meth:`Monitor.workers` consumes."""
+    consumed = {queue for worker in processes_only(workers) for queue in worker["consumes"]}
+    return [queue for queue in queues if queue not in consumed]
+
+
 def _escape_glob(text: str) -> str:
     return "".join(f"\\{ch}" if ch in "*?[]\\" else ch for ch in text)
 

@@ -163,14 +163,14 @@ def merge_tags(names: Sequence[str], into: str) -> list[int]:
     """
     with database.atomic():
         sources = [_existing(name) for name in names]
+        renamed: list[int] = []
         if sources and _named(into) is None:
             renamed = rename_tag(sources[0].name, into)
-            rest = [tag.name for tag in sources[1:]]
-            return sorted(set(renamed) | set(merge_tags(rest, into) if rest else []))
+            sources = sources[1:]
         target = _existing(into)
         merged = [tag for tag in sources if tag.id != target.id]
         if not merged:
-            return []
+            return renamed
         ids = [tag.id for tag in merged]
         carrying: Any = LinkTag.select(LinkTag.link).where(LinkTag.tag.in_(ids)).tuples()
         link_ids = sorted({int(link) for (link,) in carrying})
@@ -180,7 +180,7 @@ def merge_tags(names: Sequence[str], into: str) -> list[int]:
             ).on_conflict_ignore().execute()
         Tag.delete().where(Tag.id.in_(ids)).execute()
         _replace_in_enrichments(link_ids, {tag.name for tag in merged}, target.name)
-    return link_ids
+    return sorted(set(link_ids) | set(renamed))
 
 
 def rename_tag(old: str, new: str) -> list[int]:

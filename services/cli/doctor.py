@@ -20,7 +20,7 @@ from shared.db import bind_database, database
 from shared.middleware.registry import FETCH_GUARD
 from shared.migrations import LATEST_VERSION, pending_versions
 from shared.models import Task
-from shared.monitoring import RECONCILER_LAST_RUN, RECONCILER_LATE_S, Monitor
+from shared.monitoring import RECONCILER_LAST_RUN, RECONCILER_LATE_S, Monitor, unconsumed
 from shared.pipeline import PARSE, QUEUES
 from shared.redis_broker import Keys
 from shared.settings import Settings
@@ -107,8 +107,7 @@ class Doctor:
                 FIXES["Worker availability"],
             )
         alive = f"{len(workers)} worker processes alive"
-        consumed = {queue for worker in workers for queue in worker["consumes"]}
-        idle = [queue for queue in QUEUES if queue not in consumed]
+        idle = unconsumed(QUEUES, workers)
         if not idle:
             return Check("Worker availability", True, alive)
         depths = monitor.queue_depths()
